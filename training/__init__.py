@@ -1,0 +1,1 @@
+"""Training of the lightweight style generator: `python -m training --help`."""

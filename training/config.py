@@ -1,0 +1,269 @@
+"""The training configuration: plain dataclasses with defaults, overridable from TOML and flags.
+
+The resolved `TrainConfig` is saved in the run directory and inside every checkpoint as
+`dataclasses.asdict(cfg)`, so a checkpoint alone says how its generator was built
+(`GeneratorConfig(**ckpt["config"]["generator"])`) and how it was trained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from training.errors import TrainingError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+@dataclass
+class GeneratorConfig:
+    """Shape of the lightweight generator; the defaults are the product's real-time model."""
+
+    width: int = 16  # channels at 1/2 resolution, doubled at each further down-sampling
+    max_width: int = 64  # channel cap for the deep levels
+    downsamples: int = 3  # number of 2x reductions; stride = 2**downsamples
+    res_blocks: int = 5  # residual blocks at the deepest level
+    bottleneck: int = 2  # inner width of a residual block = deep width // bottleneck
+    norm: str = "batch"  # batch (folds into convs at export) | instance | none
+    skips: bool = True  # add encoder features to the decoder at each level
+    upsample: str = "pixelshuffle"  # pixelshuffle (ICNR init) | nearest (resize-conv)
+
+
+@dataclass
+class DiscriminatorConfig:
+    """Multi-scale patch discriminator with spectral norm."""
+
+    width: int = 32  # channels of the first layer, doubled per layer
+    layers: int = 3  # stride-2 layers per scale; the patch size grows with it
+    scales: int = 2  # image pyramid levels, each judged by its own network
+
+
+@dataclass
+class DataConfig:
+    """What the loader feeds each step."""
+
+    crop: int = 192  # content and style crop size in pixels
+    batch_size: int = 6  # content crops per step (per process)
+    content_short_side: int = 448  # photos are resized to this short side before cropping
+    scale_jitter: float = 0.3  # random extra zoom of content crops, as a fraction
+    frames_per_video: int = 48  # frames sampled evenly from each content video
+    style_short_side: int = 512  # painting short side at scale 1.0
+    style_scales: list[float] = field(default_factory=lambda: [1.0, 0.75, 0.5])
+
+
+@dataclass
+class StyleConfig:
+    """The painting(s) the style is learned from."""
+
+    name: str = ""  # short style name (defaults to the painting or folder name)
+    paths: list[str] = field(default_factory=list)  # painting files actually used
+
+
+@dataclass
+class LossConfig:
+    """Loss weights and variants; a weight of 0 switches the term off."""
+
+    gan_mode: str = "hinge"  # hinge | lsgan
+    adversarial: float = 1.0
+    style: float = 4.0  # statistics of random-feature (or --feature-weights VGG) activations
+    style_stat: str = "gram"  # gram | meanstd
+    disc_style: float = 1.0  # the same statistics on the discriminator's first-layer features
+    content: float = 1.0  # style-aware content loss in the generator encoder's space
+    pooled: float = 4.0  # blurred output vs blurred photo (structure and rough colours)
+    pooled_factor: int = 8  # average-pooling factor of the pooled term
+    colour: float = 1.0  # per-channel mean/std of the output vs the painting's palette
+    tv: float = 0.5  # total variation
+    temporal: float = 2.0  # G(warp(x) + noise) vs warp(G(x))
+    temporal_noise: float = 0.02  # std of the noise added to the warped frame
+    warp_strength: float = 0.04  # size of the random smooth warp, as a fraction of the crop
+    feature_seed: int = 1234  # seed of the fixed random feature network
+    feature_weights: str = ""  # optional VGG16/19 state_dict file (never downloaded)
+
+
+@dataclass
+class AdaptiveLRConfig:
+    """Parameters of the G/D balance controller (see training/adaptive_lr.py)."""
+
+    beta: float = 0.98  # EMA factor of the smoothed losses
+    gain: float = 1.5  # how strongly the imbalance moves the rates (in log space)
+    max_scale: float = 4.0  # bounds: each scale stays in [1/max_scale, max_scale]
+    warmup: int = 50  # steps with scale 1 while the averages settle
+
+
+@dataclass
+class OptimConfig:
+    """Optimizers and the learning-rate policy."""
+
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4  # lr_d / lr_g is the TTUR base ratio
+    betas: list[float] = field(default_factory=lambda: [0.5, 0.99])
+    lr_policy: str = "adaptive"  # adaptive | fixed
+    adaptive: AdaptiveLRConfig = field(default_factory=AdaptiveLRConfig)
+    ema: float = 0.999  # EMA of the generator weights used for samples and export; 0 = off
+    nan_backoff: float = 0.5  # both rates are multiplied by this after a NaN/inf recovery
+
+
+@dataclass
+class TrainConfig:
+    """Everything a run needs; `dataclasses.asdict` of it goes into every checkpoint."""
+
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    content: list[str] = field(default_factory=list)  # content folders and videos
+    steps: int = 8000
+    seed: int = 0
+    threads: int = 0  # torch CPU threads; 0 = leave torch's default
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # automatic mixed precision (CUDA only)
+    log_every: int = 10
+    sample_every: int = 250
+    checkpoint_every: int = 500
+
+
+def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    """The plain-dict form stored in checkpoints and `config.json`."""
+    return dataclasses.asdict(cfg)
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """First 16 hex digits of sha256 over the sorted JSON, as the checkpoint contract defines."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    """Instantiate a (nested) dataclass from a dict, rejecting unknown keys with their path."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise TrainingError(
+            f"unknown config key(s) {', '.join(where + k for k in unknown)}; "
+            f"valid keys in [{where.rstrip('.') or 'top level'}]: {', '.join(sorted(names))}"
+        )
+    kwargs = {}
+    for name, value in values.items():
+        kind = hints[name]
+        if dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise TrainingError(f"config key {where}{name} must be a table, got {value!r}")
+            kwargs[name] = _build(kind, value, f"{where}{name}.")
+        else:
+            kwargs[name] = _coerce(value, kind, f"{where}{name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, kind: Any, key: str) -> Any:
+    """Check a TOML/flag value against the field type, converting strings from `--set`."""
+    origin = typing.get_origin(kind)
+    if origin in (list, types.GenericAlias) or kind is list:
+        (item,) = typing.get_args(kind) or (str,)
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v.strip()]
+        if not isinstance(value, list):
+            raise TrainingError(f"config key {key} must be a list, got {value!r}")
+        return [_coerce(v, item, key) for v in value]
+    try:
+        if kind is bool:
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            if not isinstance(value, bool):
+                raise ValueError(value)
+            return value
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError(value)
+        return kind(value)
+    except (TypeError, ValueError):
+        raise TrainingError(f"config key {key} must be {kind.__name__}, got {value!r}") from None
+
+
+def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict update: TOML tables only replace the keys they name."""
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def parse_assignment(text: str) -> dict[str, Any]:
+    """Turn `--set loss.style=2.5` into the nested dict {"loss": {"style": "2.5"}}."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise TrainingError(f"--set expects KEY=VALUE (e.g. loss.style=2.0), got {text!r}")
+    nested: dict[str, Any] = {}
+    node = nested
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value.strip()
+    return nested
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML config file, turning syntax errors into a message that names the file."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise TrainingError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise TrainingError(f"config file {path} is not valid TOML: {e}") from None
+
+
+def resolve_config(*layers: dict[str, Any]) -> TrainConfig:
+    """Defaults, then each layer in order (TOML file, flags), validated into a TrainConfig."""
+    merged = config_to_dict(TrainConfig())
+    for layer in layers:
+        merged = _merge(merged, layer)
+    cfg = _build(TrainConfig, merged, "")
+    validate(cfg)
+    return cfg
+
+
+def config_from_dict(config: dict[str, Any]) -> TrainConfig:
+    """Rebuild a TrainConfig from a checkpoint's or run dir's plain dict."""
+    return _build(TrainConfig, config, "")
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Reject values that would fail later with an obscure torch error."""
+    choices = {
+        "generator.norm": (cfg.generator.norm, ("batch", "instance", "none")),
+        "generator.upsample": (cfg.generator.upsample, ("pixelshuffle", "nearest")),
+        "loss.gan_mode": (cfg.loss.gan_mode, ("hinge", "lsgan")),
+        "loss.style_stat": (cfg.loss.style_stat, ("gram", "meanstd")),
+        "optim.lr_policy": (cfg.optim.lr_policy, ("adaptive", "fixed")),
+    }
+    for key, (value, allowed) in choices.items():
+        if value not in allowed:
+            raise TrainingError(f"{key} must be one of {', '.join(allowed)}, got {value!r}")
+    stride = 2**cfg.generator.downsamples
+    if cfg.generator.downsamples < 1 or cfg.data.crop % stride:
+        raise TrainingError(
+            f"data.crop ({cfg.data.crop}) must be a multiple of the generator stride ({stride}) "
+            "and generator.downsamples must be >= 1"
+        )
+    if cfg.data.crop < 2 * cfg.loss.pooled_factor or cfg.data.batch_size < 1:
+        raise TrainingError("data.crop must be >= 2 * loss.pooled_factor and data.batch_size >= 1")
+    if cfg.optim.adaptive.max_scale < 1:
+        raise TrainingError("optim.adaptive.max_scale must be >= 1 (it bounds the lr scales)")
+    if cfg.steps < 1:
+        raise TrainingError("steps must be >= 1")

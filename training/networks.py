@@ -1,0 +1,235 @@
+"""The real-time generator and the multi-scale patch discriminator.
+
+The generator is built for ONNX Runtime on a CPU: plain 3x3/1x1 convolutions, batch norm that
+`fuse_for_inference()` folds into the convolutions, and PixelUnshuffle/PixelShuffle so the
+full-resolution work is a reshuffle of bytes, not a convolution. Most of its work happens at
+1/2**downsamples resolution; the decoder climbs back with sub-pixel convolutions whose ICNR
+initialisation starts them as nearest-neighbour upsampling (no checkerboard at step 0).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils import fuse_conv_bn_eval
+from torch.nn.utils.parametrizations import spectral_norm
+
+from training.config import DiscriminatorConfig, GeneratorConfig
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    return nn.Identity()
+
+
+class ConvNormAct(nn.Sequential):
+    """conv -> norm -> ReLU (each optional), the unit `fuse_for_inference` folds in place."""
+
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int = 3,
+        stride: int = 1,
+        norm: str = "batch",
+        act: bool = True,
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=norm != "batch")
+        self.norm = _norm(norm, cout)
+        self.act = nn.ReLU(inplace=True) if act else nn.Identity()
+
+    def fuse(self) -> None:
+        """Fold an eval-mode batch norm into the convolution (the graph loses a node)."""
+        if isinstance(self.norm, nn.BatchNorm2d):
+            self.conv = fuse_conv_bn_eval(self.conv.eval(), self.norm.eval())
+            self.norm = nn.Identity()
+
+
+class ResidualBlock(nn.Module):
+    """Bottleneck residual block: 1x1 reduce, 3x3, 1x1 expand (plain 3x3+3x3 if bottleneck 1)."""
+
+    def __init__(self, channels: int, bottleneck: int, norm: str) -> None:
+        super().__init__()
+        inner = max(channels // bottleneck, 8)
+        if bottleneck == 1:
+            layers = [ConvNormAct(channels, channels, 3, norm=norm)]
+        else:
+            layers = [
+                ConvNormAct(channels, inner, 1, norm=norm),
+                ConvNormAct(inner, inner, 3, norm=norm),
+            ]
+        last_in = channels if bottleneck == 1 else inner
+        layers.append(
+            ConvNormAct(last_in, channels, 3 if bottleneck == 1 else 1, norm=norm, act=False)
+        )
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+def icnr_(conv: nn.Conv2d, factor: int) -> None:
+    """ICNR init: every sub-pixel of a PixelShuffle output starts with the same filter."""
+    out_channels = conv.out_channels // factor**2
+    base = torch.empty(out_channels, *conv.weight.shape[1:])
+    nn.init.kaiming_normal_(base, nonlinearity="relu")
+    with torch.no_grad():
+        conv.weight.copy_(base.repeat_interleave(factor**2, dim=0))
+        if conv.bias is not None:
+            conv.bias.zero_()
+
+
+class Upsample(nn.Module):
+    """2x upsampling: sub-pixel conv (1x1 + PixelShuffle, ICNR) or nearest + 3x3 conv."""
+
+    def __init__(self, cin: int, cout: int, mode: str, norm: str) -> None:
+        super().__init__()
+        if mode == "pixelshuffle":
+            self.conv = ConvNormAct(cin, cout * 4, 1, norm=norm)
+            icnr_(self.conv.conv, 2)
+            self.resample = nn.PixelShuffle(2)
+        else:
+            self.conv = ConvNormAct(cin, cout, 3, norm=norm)
+            self.resample = nn.Upsample(scale_factor=2, mode="nearest")
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.mode == "pixelshuffle":
+            return self.resample(self.conv(x))
+        return self.conv(self.resample(x))
+
+
+class Generator(nn.Module):
+    """Encoder -> residual blocks -> decoder with additive skips; RGB [0,1] in and out."""
+
+    def __init__(self, cfg: GeneratorConfig) -> None:
+        super().__init__()
+        self.stride = 2**cfg.downsamples
+        widths = [min(cfg.width * 2**i, cfg.max_width) for i in range(cfg.downsamples)]
+        # Level 0 is 1/2 resolution: a space-to-depth reshuffle replaces a full-res conv.
+        self.stem = nn.Sequential(
+            nn.PixelUnshuffle(2), ConvNormAct(12, widths[0], 3, norm=cfg.norm)
+        )
+        self.down = nn.ModuleList(
+            ConvNormAct(widths[i], widths[i + 1], 3, stride=2, norm=cfg.norm)
+            for i in range(cfg.downsamples - 1)
+        )
+        self.blocks = nn.Sequential(
+            *(ResidualBlock(widths[-1], cfg.bottleneck, cfg.norm) for _ in range(cfg.res_blocks))
+        )
+        self.up = nn.ModuleList(
+            Upsample(widths[i + 1], widths[i], cfg.upsample, cfg.norm)
+            for i in reversed(range(cfg.downsamples - 1))
+        )
+        self.skips = cfg.skips
+        self.head = nn.Conv2d(widths[0], 12, 3, padding=1)
+        icnr_(self.head, 2)
+        self.to_rgb = nn.PixelShuffle(2)
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Features of every level, deepest last (also the space of the content loss)."""
+        feats = [self.stem(x)]
+        for down in self.down:
+            feats.append(down(feats[-1]))
+        return feats
+
+    def decode(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        y = self.blocks(feats[-1])
+        for up, skip in zip(self.up, reversed(feats[:-1]), strict=True):
+            y = up(y)
+            if self.skips:
+                y = y + skip
+        return torch.sigmoid(self.to_rgb(self.head(y)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def fuse_for_inference(self) -> Generator:
+        """Switch to eval mode and fold batch norms into convolutions (for export)."""
+        self.eval()
+        for module in self.modules():
+            if isinstance(module, ConvNormAct):
+                module.fuse()
+        return self
+
+
+def build_generator(cfg: GeneratorConfig) -> Generator:
+    """The generator the checkpoint contract names: export rebuilds it from the config."""
+    return Generator(cfg)
+
+
+class PatchDiscriminator(nn.Module):
+    """One scale: strided 4x4 spectral-norm convs ending in a map of real/fake logits."""
+
+    def __init__(self, width: int, layers: int) -> None:
+        super().__init__()
+        convs, cin = [], 3
+        for i in range(layers):
+            cout = width * 2**i
+            convs.append(spectral_norm(nn.Conv2d(cin, cout, 4, 2, 1)))
+            cin = cout
+        self.convs = nn.ModuleList(convs)
+        self.out = spectral_norm(nn.Conv2d(cin, 1, 3, 1, 1))
+        self.act = nn.LeakyReLU(0.2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and the first layer's activations (texture features for the style loss)."""
+        first = self.act(self.convs[0](x * 2 - 1))
+        y = first
+        for conv in self.convs[1:]:
+            y = self.act(conv(y))
+        return self.out(y), first
+
+
+class Discriminator(nn.Module):
+    """Multi-scale patch discriminator: the same design on an image pyramid."""
+
+    def __init__(self, cfg: DiscriminatorConfig) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(
+            PatchDiscriminator(cfg.width, cfg.layers) for _ in range(cfg.scales)
+        )
+
+    def forward(self, x: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """Per scale: logits and first-layer features."""
+        logits, feats = [], []
+        for i, net in enumerate(self.nets):
+            if i:
+                x = nn.functional.avg_pool2d(x, 2)
+            out, first = net(x)
+            logits.append(out)
+            feats.append(first)
+        return logits, feats
+
+
+def build_discriminator(cfg: DiscriminatorConfig) -> Discriminator:
+    """Mirror of `build_generator` for the discriminator."""
+    return Discriminator(cfg)
+
+
+def count_macs(module: nn.Module, height: int = 360, width: int = 640) -> int:
+    """Multiply-accumulates of one forward pass on one RGB frame (convolutions only)."""
+    total = 0
+
+    def hook(conv: nn.Conv2d, _inputs: tuple, output: torch.Tensor) -> None:
+        nonlocal total
+        k = conv.kernel_size[0] * conv.kernel_size[1] * conv.in_channels // conv.groups
+        total += output.numel() * k
+
+    stride = getattr(module, "stride", 1)
+    h, w = -(-height // stride) * stride, -(-width // stride) * stride
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d)]
+    was_training = module.training
+    try:
+        module.eval()
+        with torch.no_grad():
+            module(torch.zeros(1, 3, h, w))
+    finally:
+        for handle in handles:
+            handle.remove()
+        module.train(was_training)
+    return total
