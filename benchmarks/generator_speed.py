@@ -1,0 +1,107 @@
+"""Model-only ONNX Runtime speed of generator candidates, to choose the default GeneratorConfig.
+
+Each candidate is built from `training.networks`, batch norm folded, exported to a temporary
+ONNX file (float32 NCHW, no uint8 wrapper) and timed with ONNX Runtime's CPU provider at
+batch 1, 2 intra-op threads, spinning off: the setting the runtime uses beside decode and
+encode. Prints params, GMAC per 640x360 frame and fps; writes JSON to benchmarks/results/.
+
+    python -m benchmarks.generator_speed [--sizes 640x360,1280x720] [--repeats 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from training.config import GeneratorConfig
+from training.networks import build_generator, count_macs
+
+CANDIDATES = {
+    "default": GeneratorConfig(),
+    "no-skips": replace(GeneratorConfig(), skips=False),
+    "resize-conv": replace(GeneratorConfig(), upsample="nearest"),
+    "w12": replace(GeneratorConfig(), width=12, max_width=48),
+    "w16-plain3": replace(GeneratorConfig(), bottleneck=1, res_blocks=3, max_width=48),
+    "w16-ds4": replace(GeneratorConfig(), downsamples=4, max_width=96, res_blocks=4),
+    "instance-norm": replace(GeneratorConfig(), norm="instance"),
+}
+
+
+def time_session(session: ort.InferenceSession, shape: tuple[int, ...], repeats: int) -> float:
+    """Median seconds per run after two warm-up runs."""
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    name = session.get_inputs()[0].name
+    for _ in range(2):
+        session.run(None, {name: x})
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        session.run(None, {name: x})
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def measure(cfg: GeneratorConfig, sizes: list[tuple[int, int]], repeats: int) -> dict:
+    """Export one candidate and time it at each (width, height)."""
+    net = build_generator(cfg).fuse_for_inference()
+    macs = count_macs(net, 360, 640)
+    row = {
+        "config": asdict(cfg),
+        "params": sum(p.numel() for p in net.parameters()),
+        "gmac_640x360": round(macs / 1e9, 3),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "g.onnx"
+        dummy = torch.rand(1, 3, 64, 64)
+        torch.onnx.export(
+            net,
+            (dummy,),
+            str(path),
+            input_names=["x"],
+            output_names=["y"],
+            dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "h", 3: "w"}},
+            opset_version=17,
+            dynamo=False,
+        )
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 2
+        opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        for w, h in sizes:
+            ph, pw = -(-h // net.stride) * net.stride, -(-w // net.stride) * net.stride
+            seconds = time_session(session, (1, 3, ph, pw), repeats)
+            row[f"fps_{w}x{h}"] = round(1 / seconds, 1)
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="640x360,1280x720", help="comma-separated WxH list")
+    parser.add_argument("--repeats", type=int, default=20, help="timed runs per size")
+    parser.add_argument("--only", default="", help="comma-separated candidate names")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/generator_speed.json"))
+    args = parser.parse_args()
+    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    names = args.only.split(",") if args.only else list(CANDIDATES)
+    torch.set_num_threads(2)
+    results = {}
+    for name in names:
+        row = measure(CANDIDATES[name], sizes, args.repeats)
+        results[name] = row
+        fps = "  ".join(f"{k[4:]}: {v:6.1f} fps" for k, v in row.items() if k.startswith("fps_"))
+        print(f"{name:14s} params {row['params']:7d}  {row['gmac_640x360']:.3f} GMAC  {fps}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
