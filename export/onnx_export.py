@@ -1,0 +1,88 @@
+"""Trace the frames wrapper into an fp32 ONNX graph with dynamic batch, height and width."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+
+import onnx
+import torch
+from torch import nn
+
+from export.wrapper import FramesWrapper
+from stream_astgan.contract import INPUT_NAME, OUTPUT_NAME
+
+OPSET = 18
+"""Supported by ONNX Runtime >= 1.14 and TensorRT >= 8.6; the dynamo exporter's native opset."""
+
+DYNAMIC_DIMS = ("N", "H", "W")
+
+
+def export_fp32(generator: nn.Module, opset: int = OPSET) -> onnx.ModelProto:
+    """The contract's fp32 model: uint8 NHWC `frames` in, uint8 NHWC `stylized` out.
+
+    `generator` should already have its normalization folded (`export.fusion`). The torch.export
+    based exporter records the padding arithmetic symbolically, so one trace serves every frame
+    size; its optimizer folds constants and removes dead nodes.
+    """
+    wrapper = FramesWrapper(generator).eval()
+    # Sizes off the stride and a batch above 1, so that no dimension is specialised by the trace.
+    example = torch.zeros(2, 2 * wrapper.stride + 3, 3 * wrapper.stride + 5, 3, dtype=torch.uint8)
+    dims = {0: torch.export.Dim("N"), 1: torch.export.Dim("H"), 2: torch.export.Dim("W")}
+    with _quiet(), torch.no_grad():
+        program = torch.onnx.export(
+            wrapper,
+            (example,),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes={"frames": dims},
+            opset_version=opset,
+            dynamo=True,
+            optimize=True,
+            verbose=False,
+        )
+    model = program.model_proto
+    _name_output_dims(model)
+    _strip_trace_metadata(model)
+    return model
+
+
+def _name_output_dims(model: onnx.ModelProto) -> None:
+    """Give the output the input's dimension names instead of the trace's padding formula.
+
+    The crop makes the output exactly the input's size; saying so lets ONNX Runtime reuse
+    buffers and lets a reader of the model see that the shapes match.
+    """
+    (output,) = model.graph.output
+    for dim, name in zip(output.type.tensor_type.shape.dim, DYNAMIC_DIMS, strict=False):
+        dim.ClearField("dim_value")
+        dim.dim_param = name
+
+
+def _strip_trace_metadata(model: onnx.ModelProto) -> None:
+    """Drop the exporter's per-node and per-value notes; the model carries only our metadata."""
+    graph = model.graph
+    for item in (*graph.node, *graph.input, *graph.output, *graph.value_info, *graph.initializer):
+        del item.metadata_props[:]
+    del model.metadata_props[:]
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Keep the exporter's progress prints and optional-dependency warnings off the console."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def check_model(model: onnx.ModelProto) -> None:
+    """onnx.checker with full shape and type inference; raises if the graph is malformed."""
+    onnx.checker.check_model(model, full_check=True)
