@@ -1,0 +1,5 @@
+"""`python -m stream_astgan` is `astgan-stream`."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,320 @@
+"""`astgan-stream`: stylize a video file, an image, a folder of images or a webcam.
+
+Human output and progress go to stderr; `--json` prints one JSON object on stdout. Errors a
+user can cause print one line and exit 2; an interrupted run exits 130 with its output finished.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from typer.core import TyperGroup
+
+from . import __version__, catalog
+from .contract import META_GMAC, META_RECOMMENDED, META_SOURCE, META_STEPS, META_STYLE
+from .environment import environment_report
+from .errors import AstganError
+from .report import FrameProgress, Summary, error_line, print_json, setup_logging, stderr
+from .runner import RunOptions, RunResult, style_name, stylize
+
+EXIT_INTERRUPTED = 130
+
+
+class _DefaultToRun(TyperGroup):
+    """`astgan-stream INPUT ...` means `astgan-stream run INPUT ...`: the main job needs no verb."""
+
+    def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_DefaultToRun,
+    help=(
+        "Real-time painting-style video.\n\n"
+        "  astgan-stream INPUT -o OUTPUT      stylize a video, an image or a folder of images\n\n"
+        "  astgan-stream --webcam [0]         live preview of a webcam (q or Esc quits)\n\n"
+        "  astgan-stream models | info | bench | demo\n\n"
+        "Run `astgan-stream run --help` for every option of the main job."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"astgan-stream {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Real-time painting-style video."""
+
+
+@app.command("run")
+def run_command(
+    input: Annotated[
+        Path | None,
+        typer.Argument(help="A video file, an image, or a folder of images.", show_default=False),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output video (.mp4, .mkv, .mov, .webm, .avi), image, or folder (for a folder "
+            "input). With --webcam: also record to this file.",
+            show_default=False,
+        ),
+    ] = None,
+    webcam: Annotated[
+        str | None,
+        typer.Option(
+            "--webcam",
+            flag_value="0",
+            help="Read a live camera: an index (0, 1, ...), a device path (/dev/video2), or a "
+            "stream URL. Without a value: camera 0.",
+            show_default=False,
+        ),
+    ] = None,
+    preview: Annotated[
+        bool, typer.Option("--preview/--no-preview", help="Show the live preview window (webcam).")
+    ] = True,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="A bundled style name (see `astgan-stream models`) or a .onnx path.",
+        ),
+    ] = None,
+    precision: Annotated[
+        str,
+        typer.Option(help="auto | fp32 | fp16 | int8: which file of a bundled model to load."),
+    ] = "auto",
+    batch: Annotated[int, typer.Option(help="Frames per inference call (live runs: keep 1).")] = 1,
+    size: Annotated[
+        str | None,
+        typer.Option(help="Processing and output size WxH, e.g. 640x360.", show_default=False),
+    ] = None,
+    scale: Annotated[
+        float | None,
+        typer.Option(help="Processing size as a factor of the input size.", show_default=False),
+    ] = None,
+    provider: Annotated[
+        str,
+        typer.Option(
+            help="auto (TensorRT, then CUDA, then CPU) | cpu | cuda | tensorrt. An explicit GPU "
+            "provider that cannot run is an error, not a silent CPU run."
+        ),
+    ] = "auto",
+    threads: Annotated[
+        int | None,
+        typer.Option(help="CPU inference threads (default: all cores on 2, else cores - 1)."),
+    ] = None,
+    codec: Annotated[
+        str | None,
+        typer.Option(
+            help="Video encoder (default libx264; libvpx-vp9 for .webm).", show_default=False
+        ),
+    ] = None,
+    crf: Annotated[
+        int | None, typer.Option(help="Encoder quality, lower is better (x264 default 20).")
+    ] = None,
+    preset: Annotated[
+        str | None, typer.Option(help="x264/x265 speed preset (default veryfast).")
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output.")] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Print one JSON summary on stdout (progress stays on stderr)."),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
+    ] = False,
+) -> None:
+    """Stylize a video file, an image, a folder of images, or a webcam.
+
+    Video keeps every frame's timestamp, the audio (copied packet by packet), the rotation tag
+    and the colour tags. An existing output is kept unless --overwrite; Ctrl-C finishes the
+    output with the frames done so far and exits 130.
+    """
+    setup_logging(quiet)
+    opts = RunOptions(
+        input=input,
+        output=output,
+        webcam=webcam,
+        preview=preview,
+        model=model,
+        precision=precision,
+        batch=batch,
+        size=size,
+        scale=scale,
+        provider=provider,
+        threads=threads,
+        codec=codec,
+        crf=crf,
+        preset=preset,
+        overwrite=overwrite,
+    )
+    progress: FrameProgress | None = None
+
+    def ready(result: RunResult) -> None:
+        nonlocal progress
+        label = "live" if result.source.info.live else "stylizing"
+        progress = FrameProgress(result.source.info.frames, label, enabled=not quiet)
+        progress.__enter__()
+
+    def written(frame, stats) -> None:  # type: ignore[no-untyped-def]
+        if progress is not None:
+            progress.advance(frame, stats)
+
+    try:
+        result = stylize(opts, on_written=written, on_ready=ready)
+    except AstganError as e:
+        if progress is not None:
+            progress.__exit__(None, None, None)
+        error_line(str(e))
+        raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.__exit__(None, None, None)
+        error_line("interrupted before any frame was written")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if progress is not None:
+        progress.__exit__(None, None, None)
+    summary = summarize(opts, result)
+    if json_out:
+        print_json(summary)
+    elif not quiet:
+        summary.show()
+    if result.stats.interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def summarize(opts: RunOptions, result: RunResult) -> Summary:
+    """The end-of-run facts, from what really ran."""
+    stats, rep = result.stats, result.engine.report
+    notes = list(rep.notes)
+    audio = next((s.audio_note for s in result.sinks if s.audio_note != "none"), "none")
+    if stats.ended_early:
+        notes.append("the input ended before its stated duration (truncated file?)")
+    if stats.undecodable:
+        notes.append(f"{stats.undecodable} undecodable packet(s) or image(s) were skipped")
+    if stats.interrupted:
+        notes.append("interrupted: the output holds every frame written before the stop")
+    w, h = result.size
+    return Summary(
+        input=str(opts.input) if opts.input is not None else f"webcam {opts.webcam}",
+        output=str(opts.output) if opts.output is not None else None,
+        model=str(result.model_path),
+        style=style_name(result.engine, result.model_path),
+        frames_in=stats.frames_in,
+        frames_out=stats.frames_out,
+        dropped=stats.dropped,
+        undecodable=stats.undecodable,
+        fps=round(stats.fps, 2),
+        elapsed_s=round(stats.elapsed_s, 3),
+        model_fps=round(stats.frames_out / stats.infer_s, 2) if stats.infer_s else 0.0,
+        provider=rep.provider,
+        providers=rep.providers,
+        precision=rep.precision,
+        threads=rep.threads,
+        batch=opts.batch,
+        size=f"{w}x{h}" if w else "per image",
+        audio=audio,
+        stop_reason=stats.stop_reason,
+        ended_early=stats.ended_early,
+        latency_ms_p50=stats.latency_percentile(50),
+        latency_ms_p95=stats.latency_percentile(95),
+        notes=notes,
+    )
+
+
+@app.command("models")
+def models_command(
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List the bundled style models with their metadata (style, paintings, training, precision)."""
+    rows = []
+    for name, entry in sorted(catalog.bundled().items()):
+        for precision, path in sorted(entry.files.items()):
+            meta = catalog.read_metadata(path)
+            rows.append(
+                {
+                    "name": name,
+                    "default": name == catalog.DEFAULT_MODEL,
+                    "precision": precision,
+                    "file": str(path),
+                    "size_mb": round(path.stat().st_size / 1e6, 2),
+                    "metadata": meta,
+                }
+            )
+    if json_out:
+        print_json({"models": rows})
+        return
+    if not rows:
+        stderr.print("no bundled models are installed; pass --model PATH/TO/MODEL.onnx")
+        return
+    table = Table("name", "precision", "style / source", "training", "GMAC 640x360", "size")
+    for row in rows:
+        meta = row["metadata"]
+        name = row["name"] + (" (default)" if row["default"] else "")
+        table.add_row(
+            name,
+            row["precision"] + (" *cpu" if "cpu" in meta.get(META_RECOMMENDED, "") else ""),
+            f"{meta.get(META_STYLE, '?')} / {meta.get(META_SOURCE, '?')}",
+            f"{meta.get(META_STEPS, '?')} steps",
+            meta.get(META_GMAC, "?"),
+            f"{row['size_mb']} MB",
+        )
+    stderr.print(table)
+
+
+@app.command("info")
+def info_command(
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model to open a test session with.")
+    ] = None,
+    provider: Annotated[
+        str, typer.Option(help="Provider request to test (auto|cpu|cuda|tensorrt).")
+    ] = "auto",
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Versions, the providers this onnxruntime offers, which can load here, and which one a
+    session really uses (a real session is opened on the model)."""
+    info = environment_report(model, provider)
+    if json_out:
+        print_json(info)
+        return
+    table = Table(show_header=False, box=None)
+    for key, value in info.items():
+        table.add_row(key, value if isinstance(value, str) else json.dumps(value))
+    stderr.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except AstganError as e:  # errors raised outside a command body (option callbacks)
+        error_line(str(e))
+        sys.exit(e.exit_code)
+
+
+if __name__ == "__main__":
+    main()
