@@ -129,7 +129,6 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0 = leave torch's default
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # automatic mixed precision (CUDA only)
-    log_every: int = 10
     sample_every: int = 250
     checkpoint_every: int = 500
 

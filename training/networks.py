@@ -220,7 +220,7 @@ def count_macs(module: nn.Module, height: int = 360, width: int = 640) -> int:
         k = conv.kernel_size[0] * conv.kernel_size[1] * conv.in_channels // conv.groups
         total += output.numel() * k
 
-    stride = getattr(module, "stride", 1)
+    stride = module.stride if isinstance(module, Generator) else 1
     h, w = -(-height // stride) * stride, -(-width // stride) * stride
     handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d)]
     was_training = module.training

@@ -1,0 +1,58 @@
+"""The generator's contract with export, and the discriminator's shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training.config import DiscriminatorConfig, GeneratorConfig
+from training.networks import build_discriminator, build_generator, count_macs
+
+
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        GeneratorConfig(),
+        GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, norm="instance"),
+        GeneratorConfig(width=8, downsamples=4, bottleneck=1, upsample="nearest", skips=False),
+    ],
+)
+def test_generator_shape_range_and_fusion(cfg):
+    torch.manual_seed(0)
+    g = build_generator(cfg)
+    assert g.stride == 2**cfg.downsamples
+    x = torch.rand(2, 3, 2 * g.stride, 3 * g.stride)
+    for _ in range(3):  # a few train-mode passes give batch norm non-trivial running stats
+        g(torch.rand_like(x) * 0.5 + 0.2)
+    g.eval()
+    with torch.no_grad():
+        y = g(x)
+        fused = g.fuse_for_inference()(x)
+    assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+    torch.testing.assert_close(fused, y, atol=1e-5, rtol=1e-4)
+    if cfg.norm == "batch":
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules())
+
+
+def test_pixelshuffle_starts_without_checkerboard():
+    """ICNR: at init each 2x2 block of the head's output holds one value per channel."""
+    g = build_generator(GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1))
+    y = g.to_rgb(g.head(torch.randn(1, 8, 4, 4)))
+    blocks = y.unfold(2, 2, 2).unfold(3, 2, 2)
+    assert torch.allclose(blocks, blocks[..., :1, :1].expand_as(blocks))
+
+
+def test_count_macs_matches_a_hand_count():
+    conv = torch.nn.Conv2d(3, 4, 3, padding=1)
+    assert count_macs(conv, 10, 20) == 10 * 20 * 4 * 3 * 9
+
+
+def test_default_generator_fits_the_real_time_budget():
+    assert count_macs(build_generator(GeneratorConfig()), 360, 640) <= 0.7e9
+
+
+def test_discriminator_outputs_per_scale():
+    d = build_discriminator(DiscriminatorConfig(width=8, layers=3, scales=2))
+    logits, feats = d(torch.rand(2, 3, 64, 64))
+    assert [t.shape for t in logits] == [(2, 1, 8, 8), (2, 1, 4, 4)]
+    assert [t.shape[1] for t in feats] == [8, 8]

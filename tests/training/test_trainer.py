@@ -1,0 +1,126 @@
+"""End-to-end runs of `python -m training` on tiny images and a tiny model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from training import losses
+from training.cli import main
+from training.config import GeneratorConfig, config_hash
+from training.metrics import read_metrics
+from training.networks import build_generator
+
+from .conftest import TINY
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def train(content: Path, painting: Path, out: Path, *extra: str) -> int:
+    return main(["--content", str(content), "--style", str(painting), "--out", str(out),
+                 *TINY, *extra])  # fmt: skip
+
+
+def load(run: Path) -> dict:
+    return torch.load(run / "checkpoint.pt", weights_only=True)
+
+
+def test_checkpoint_follows_the_contract(tiny_data, tmp_path):
+    content, painting = tiny_data
+    assert train(content, painting, tmp_path / "run", "--steps", "2") == 0
+    ckpt = load(tmp_path / "run")
+    assert ckpt["format"] == "stream-astgan-checkpoint/1" and ckpt["step"] == 2
+    assert ckpt["config_hash"] == config_hash(ckpt["config"])
+    assert ckpt["config"]["style"] == {"name": "painting", "paths": [str(painting)]}
+    for key in ("discriminator", "opt_g", "opt_d", "lr_controller", "rng"):
+        assert key in ckpt
+    g = build_generator(GeneratorConfig(**ckpt["config"]["generator"]))
+    g.load_state_dict(ckpt["generator"])
+    y = g.eval()(torch.rand(1, 3, 2 * g.stride, 3 * g.stride))
+    assert y.shape == (1, 3, 2 * g.stride, 3 * g.stride)
+    assert len(read_metrics(tmp_path / "run" / "metrics.csv")) == 2
+    assert list((tmp_path / "run" / "samples").glob("*.png"))
+
+
+def test_resume_is_exact(tiny_data, tmp_path):
+    content, painting = tiny_data
+    assert train(content, painting, tmp_path / "full", "--steps", "6") == 0
+    assert train(content, painting, tmp_path / "half", "--steps", "3") == 0
+    assert main(["--out", str(tmp_path / "half"), "--resume", "--steps", "6"]) == 0
+    full, resumed = load(tmp_path / "full"), load(tmp_path / "half")
+    assert resumed["step"] == 6
+    for key in ("generator", "generator_train", "discriminator"):
+        for name, tensor in full[key].items():
+            assert torch.equal(tensor, resumed[key][name]), f"{key}.{name} differs"
+    assert full["lr_controller"] == resumed["lr_controller"]
+    rows = read_metrics(tmp_path / "half" / "metrics.csv")
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+
+
+def test_run_dir_is_protected(tiny_data, tmp_path, capsys):
+    content, painting = tiny_data
+    run = tmp_path / "run"
+    assert train(content, painting, run, "--steps", "1") == 0
+    capsys.readouterr()
+    assert train(content, painting, run, "--steps", "1") == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert main(["--out", str(run), "--resume", "--set", "generator.width=12"]) == 2
+    assert "cannot change generator.width" in capsys.readouterr().err
+    assert train(content, painting, run, "--steps", "1", "--overwrite", "--seed", "9") == 0
+    assert load(run)["config"]["seed"] == 9
+
+
+def test_data_errors_exit_2_with_one_line(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    painting = tmp_path / "p.png"
+    painting.write_bytes(b"broken")
+    assert train(tmp_path / "empty", painting, tmp_path / "run", "--steps", "1") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: no usable content image")
+
+
+def test_style_loss_falls_when_overfitting(tiny_data, tmp_path):
+    content, painting = tiny_data
+    assert train(content, painting, tmp_path / "run", "--steps", "40") == 0
+    style = [float(r["style"]) for r in read_metrics(tmp_path / "run" / "metrics.csv")]
+    first, last = sum(style[:5]) / 5, sum(style[-5:]) / 5
+    assert last < 0.7 * first
+
+
+def test_non_finite_loss_restores_and_backs_off(tiny_data, tmp_path, monkeypatch):
+    content, painting = tiny_data
+    calls = {"n": 0}
+    real_tv = losses.tv_loss
+
+    def flaky_tv(images):
+        calls["n"] += 1
+        value = real_tv(images)
+        return value * float("nan") if calls["n"] == 4 else value
+
+    monkeypatch.setattr(losses, "tv_loss", flaky_tv)
+    run = tmp_path / "run"
+    assert train(content, painting, run, "--steps", "6", "--checkpoint-every", "2") == 0
+    ckpt = load(run)
+    assert ckpt["step"] == 6 and ckpt["recoveries"] == 1
+    assert ckpt["lr_controller"]["backoff"] == 0.5
+    lr_g = [float(r["lr_g"]) for r in read_metrics(run / "metrics.csv")]
+    assert len(lr_g) == 6 and lr_g[-1] < lr_g[0]  # restored to step 2, then slower rates
+
+
+@pytest.mark.slow
+def test_torchrun_two_process_gloo(tiny_data, tmp_path):
+    content, painting = tiny_data
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    args = ["--content", str(content), "--style", str(painting), "--out", str(tmp_path / "run")]
+    cmd = [*torchrun, "--nproc-per-node", "2", "-m", "training", *args, *TINY, "--steps", "3"]
+    env = os.environ | {"OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "2 process(es)" in result.stderr
+    assert load(tmp_path / "run")["step"] == 3

@@ -1,0 +1,99 @@
+"""The loss terms: adversarial, style statistics, content, pooled image, colour, TV, temporal.
+
+Each term is a small function of tensors; the trainer weights and sums them. Statistics-based
+terms are relative errors (divided by the target's magnitude), so every layer and every term is
+O(1) and the config weights mean what they say whatever the feature network.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+EPS = 1e-8
+
+
+def discriminator_loss(
+    real: list[torch.Tensor], fake: list[torch.Tensor], mode: str
+) -> torch.Tensor:
+    """D's loss (real + fake terms), averaged over scales; 2 (hinge) / 0.5 (LSGAN) at balance."""
+    total = real[0].new_zeros(())
+    for r, f in zip(real, fake, strict=True):
+        if mode == "hinge":
+            total = total + F.relu(1 - r).mean() + F.relu(1 + f).mean()
+        else:
+            total = total + (r - 1).square().mean() + f.square().mean()
+    return total / len(real)
+
+
+def generator_adv_loss(fake: list[torch.Tensor], mode: str) -> torch.Tensor:
+    """G's adversarial loss, averaged over scales."""
+    losses = [-f.mean() if mode == "hinge" else (f - 1).square().mean() for f in fake]
+    return torch.stack(losses).mean()
+
+
+def gram(f: torch.Tensor) -> torch.Tensor:
+    """Per-sample Gram matrix [N, C, C] normalised by the number of positions."""
+    n, c, h, w = f.shape
+    flat = f.reshape(n, c, h * w).float()
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+def feature_stats(feats: list[torch.Tensor], kind: str) -> list[torch.Tensor]:
+    """Per-sample texture statistics of each layer: Gram matrices, or channel mean and std."""
+    if kind == "gram":
+        return [gram(f) for f in feats]
+    return [torch.cat([f.float().mean((2, 3)), f.float().std((2, 3))], 1) for f in feats]
+
+
+def style_targets(feats: list[torch.Tensor], kind: str) -> list[torch.Tensor]:
+    """The painting's statistics: the per-patch statistics averaged over patches."""
+    return [s.mean(0).detach() for s in feature_stats(feats, kind)]
+
+
+def style_loss(feats: list[torch.Tensor], targets: list[torch.Tensor], kind: str) -> torch.Tensor:
+    """Relative squared error of each sample's statistics to the painting's, mean over layers."""
+    losses = [
+        (s - t).square().sum(dim=tuple(range(1, s.dim()))).mean() / (t.square().sum() + EPS)
+        for s, t in zip(feature_stats(feats, kind), targets, strict=True)
+    ]
+    return torch.stack(losses).mean()
+
+
+def content_loss(photo_feats: torch.Tensor, output_feats: torch.Tensor) -> torch.Tensor:
+    """Style-aware content loss (Sanakoyeu et al. 2018): the photo and its stylization should
+    share the generator encoder's deepest features. Relative error, so the encoder cannot
+    satisfy it by shrinking its features."""
+    target = photo_feats.detach().float()
+    return (output_feats.float() - target).square().mean() / (target.square().mean() + EPS)
+
+
+def pooled_loss(output: torch.Tensor, photo: torch.Tensor, factor: int) -> torch.Tensor:
+    """L1 between heavily blurred output and photo: layout and rough colours survive."""
+    return (F.avg_pool2d(output, factor) - F.avg_pool2d(photo, factor)).abs().mean()
+
+
+def colour_stats(images: torch.Tensor) -> torch.Tensor:
+    """Per-channel mean and std over a batch: the palette in six numbers."""
+    flat = images.float().transpose(0, 1).reshape(3, -1)
+    return torch.cat([flat.mean(1), flat.std(1)])
+
+
+def colour_loss(output: torch.Tensor, painting_stats: torch.Tensor) -> torch.Tensor:
+    """L1 between the output batch's palette and the painting's."""
+    return (colour_stats(output) - painting_stats).abs().mean()
+
+
+def tv_loss(images: torch.Tensor) -> torch.Tensor:
+    """Total variation: mean absolute difference of neighbouring pixels."""
+    dx = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
+    dy = (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+    return dx + dy
+
+
+def temporal_loss(
+    stylized_warped: torch.Tensor, warped_stylized: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Masked L1 between G(warp(x) + noise) and warp(G(x))."""
+    diff = (stylized_warped - warped_stylized).abs() * mask
+    return diff.sum() / (mask.sum() * stylized_warped.shape[1] + EPS)

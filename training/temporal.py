@@ -1,0 +1,45 @@
+"""Synthetic motion for the flow-free temporal loss (Wang et al. 2020).
+
+A video's next frame is roughly the current one moved a little, plus sensor noise. So instead
+of optical flow, the loss warps a content crop with a random smooth field (a small affine
+motion plus a coarse elastic term) and asks that stylize(warp(x) + noise) == warp(stylize(x)).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def random_smooth_grid(
+    n: int, height: int, width: int, strength: float, gen: torch.Generator
+) -> torch.Tensor:
+    """A sampling grid [n, H, W, 2] in grid_sample coordinates for a random smooth motion."""
+
+    def u(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=gen) * 2 - 1
+
+    angle = u(n) * strength * 2  # radians
+    scale = 1 + u(n) * strength
+    shift = u(n, 2) * strength * 2  # grid units span 2 per image side
+    cos, sin = torch.cos(angle) * scale, torch.sin(angle) * scale
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
+    grid = F.affine_grid(theta, [n, 1, height, width], align_corners=False)
+    elastic = u(n, 2, 4, 4) * strength
+    elastic = F.interpolate(elastic, size=(height, width), mode="bicubic", align_corners=False)
+    return grid + elastic.permute(0, 2, 3, 1)
+
+
+def warp(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Resample images along a grid (border pixels repeat outside)."""
+    return F.grid_sample(
+        images, grid.to(images.dtype), mode="bilinear", padding_mode="border", align_corners=False
+    )
+
+
+def valid_mask(grid: torch.Tensor) -> torch.Tensor:
+    """[n, 1, H, W] 1 where the grid samples inside the image, 0 where border pixels repeat."""
+    inside = (grid.abs() <= 1).all(dim=-1, keepdim=True)
+    return inside.permute(0, 3, 1, 2).to(grid.dtype)

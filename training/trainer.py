@@ -1,0 +1,456 @@
+"""The training loop: one code path for CPU, one GPU (with AMP) and torchrun data parallelism.
+
+Each step: the generator stylizes a batch of content crops together with their synthetically
+moved copies; the discriminator takes one step on painting patches vs the stylized crops; the
+generator takes one step on the weighted loss terms; the controller turns the two adversarial
+losses into the next step's learning-rate scales. Data parallelism averages gradients with one
+all-reduce per optimizer step (gloo on CPU, NCCL on GPU) instead of wrapping the models in
+DistributedDataParallel: the generator runs several forward passes per step (photo, moved photo,
+encoder on its own output) and the discriminator is used frozen in the generator step, which
+DDP's once-per-backward bookkeeping handles badly. Losses are averaged over processes before the
+controller reads them, so every process applies the same rates.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from torch import nn
+
+from training import losses
+from training.adaptive_lr import AdaptiveLRController
+from training.checkpoint import (
+    CHECKPOINT_NAME,
+    FORMAT,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
+from training.config import TrainConfig, config_hash, config_to_dict
+from training.data import (
+    ContentSampler,
+    StyleSampler,
+    load_content,
+    load_paintings,
+    step_generator,
+)
+from training.errors import TrainingError
+from training.features import build_feature_net
+from training.metrics import MetricsLog
+from training.networks import build_discriminator, build_generator, count_macs
+from training.samples import save_grid
+from training.temporal import random_smooth_grid, valid_mask, warp
+
+LOSS_TERMS = ("style", "disc_style", "content", "pooled", "colour", "tv", "temporal")
+COLUMNS = [
+    "loss_d", "loss_g_adv", *LOSS_TERMS, "loss_g", "lr_g", "lr_d", "scale_g", "scale_d",
+    "advantage", "seconds_per_step",
+]  # fmt: skip
+MAX_RECOVERIES = 5
+STYLE_TARGET_PATCHES = 64
+PREVIEW_SEED_STEP = 2**40  # a "step" no run reaches: the preview crops never match a batch
+
+
+@dataclass
+class Parallel:
+    """This process's place in a torchrun job (rank 0 of 1 when run alone)."""
+
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        """Leave the process group (torchrun jobs), so the processes exit cleanly."""
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+    def mean(self, values: torch.Tensor) -> torch.Tensor:
+        """Average a tensor over processes (in place, returned for chaining)."""
+        if self.world > 1:
+            dist.all_reduce(values)
+            values /= self.world
+        return values
+
+
+def init_parallel(device: torch.device) -> Parallel:
+    """Join the torchrun process group if launched by torchrun, else run alone."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Parallel()
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return Parallel(dist.get_rank(), dist.get_world_size())
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` is the local GPU when there is one; an explicit GPU that is absent is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainingError(f"device {name} requested but CUDA is not available; use --device cpu")
+    return device
+
+
+@contextlib.contextmanager
+def frozen_bn_stats(module: nn.Module) -> Iterator[None]:
+    """Run batch norms on batch statistics without folding this batch into running stats
+    (the encoder sees stylized images for the content loss, but must keep photo statistics)."""
+    norms = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.momentum = 0.0
+    try:
+        yield
+    finally:
+        for m, momentum in zip(norms, saved, strict=True):
+            m.momentum = momentum
+
+
+class Trainer:
+    """Owns the models, optimizers, controller and logs of one run directory."""
+
+    def __init__(
+        self, cfg: TrainConfig, run_dir: Path, resume: bool, console: Console, parallel: Parallel
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.console = console
+        self.device = pick_device(cfg.device)
+        self.parallel = parallel
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        self.amp = cfg.amp and self.device.type == "cuda"
+        torch.manual_seed(cfg.seed)
+
+        content = load_content(cfg.content, cfg.data.content_short_side, cfg.data.frames_per_video)
+        painting_paths, paintings = load_paintings(cfg.style.paths)
+        cfg.style.paths = [str(p) for p in painting_paths]
+        self.config_dict = config_to_dict(cfg)
+        self.content = ContentSampler(content, cfg.data.crop, cfg.data.scale_jitter)
+        self.style = StyleSampler(
+            paintings, cfg.data.crop, cfg.data.style_short_side, cfg.data.style_scales
+        )
+        preview_size = max(cfg.data.crop, 256 // cfg.data.crop * cfg.data.crop)
+        self.preview = ContentSampler(content, preview_size, 0.0).batch(
+            4, step_generator(cfg.seed, 0, PREVIEW_SEED_STEP)
+        )
+
+        self.g = build_generator(cfg.generator).to(self.device)
+        self.d = build_discriminator(cfg.discriminator).to(self.device)
+        self.g_ema = copy.deepcopy(self.g).eval().requires_grad_(False) if cfg.optim.ema else None
+        betas = tuple(cfg.optim.betas)
+        self.opt_g = torch.optim.Adam(self.g.parameters(), lr=cfg.optim.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.optim.lr_d, betas=betas)
+        self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
+        a = cfg.optim.adaptive
+        self.controller = AdaptiveLRController(
+            cfg.loss.gan_mode, a.beta, a.gain, a.max_scale, a.warmup, cfg.optim.lr_policy
+        )
+        self.feature_net = build_feature_net(cfg.loss.feature_seed, cfg.loss.feature_weights)
+        self.feature_net.to(self.device)
+        self.style_targets, self.painting_colour = self._painting_statistics()
+        self.step = 0
+        self.recoveries = 0
+        if resume:
+            self._load(load_checkpoint(run_dir / CHECKPOINT_NAME))
+        self.metrics = MetricsLog(run_dir, COLUMNS, self.step) if self.parallel.main else None
+
+    def _painting_statistics(self) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """Feature statistics and palette of the painting(s), from a fixed set of patches."""
+        gen = step_generator(self.cfg.seed, 0, PREVIEW_SEED_STEP + 1)
+        patches = self.style.batch(STYLE_TARGET_PATCHES, gen).to(self.device)
+        kind = self.cfg.loss.style_stat
+        with torch.no_grad():
+            chunks = [
+                losses.feature_stats(self.feature_net(chunk), kind) for chunk in patches.split(16)
+            ]
+        targets = [torch.cat(layer).mean(0) for layer in zip(*chunks, strict=True)]
+        return targets, losses.colour_stats(patches)
+
+    def describe(self) -> str:
+        """One line for the start of a run: model sizes and the speed-relevant cost."""
+        params = sum(p.numel() for p in self.g.parameters())
+        gmac = count_macs(self.g, 360, 640) / 1e9
+        d_params = sum(p.numel() for p in self.d.parameters())
+        return (
+            f"generator: {params / 1e3:.1f} k params, {gmac:.3f} GMAC per 640x360 frame, "
+            f"stride {self.g.stride}; discriminator: {d_params / 1e3:.1f} k params; "
+            f"device {self.device}, {self.parallel.world} process(es), lr policy "
+            f"{self.cfg.optim.lr_policy}"
+        )
+
+    # -- checkpoints -------------------------------------------------------------------------
+
+    def checkpoint(self) -> dict[str, Any]:
+        """The contract dict (see training/checkpoint.py)."""
+        export_g = self.g_ema if self.g_ema is not None else self.g
+        return {
+            "format": FORMAT,
+            "step": self.step,
+            "config": self.config_dict,
+            "config_hash": config_hash(self.config_dict),
+            "generator": export_g.state_dict(),
+            "generator_train": self.g.state_dict(),
+            "discriminator": self.d.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "lr_controller": self.controller.state_dict(),
+            "rng": rng_state(),
+            "recoveries": self.recoveries,
+        }
+
+    def save(self) -> None:
+        if self.parallel.main:
+            save_checkpoint(self.run_dir / CHECKPOINT_NAME, self.checkpoint())
+
+    def _load(self, ckpt: dict[str, Any]) -> None:
+        if ckpt["config"]["generator"] != self.config_dict["generator"]:
+            raise TrainingError("the checkpoint's generator config differs from this run's")
+        self.g.load_state_dict(ckpt["generator_train"])
+        if self.g_ema is not None:
+            self.g_ema.load_state_dict(ckpt["generator"])
+        self.d.load_state_dict(ckpt["discriminator"])
+        self.opt_g.load_state_dict(ckpt["opt_g"])
+        self.opt_d.load_state_dict(ckpt["opt_d"])
+        self.scaler_g.load_state_dict(ckpt["scaler_g"])
+        self.scaler_d.load_state_dict(ckpt["scaler_d"])
+        self.controller.load_state_dict(ckpt["lr_controller"])
+        set_rng_state(ckpt["rng"])
+        self.step = ckpt["step"]
+        self.recoveries = ckpt["recoveries"]
+
+    def _recover(self, what: str) -> None:
+        """A non-finite loss: reload the last checkpoint, lower both rates, note it."""
+        self.recoveries += 1
+        if self.recoveries > MAX_RECOVERIES:
+            raise TrainingError(
+                f"{what} was not finite {self.recoveries} times; lower optim.lr_g/optim.lr_d "
+                "or the loss weights"
+            )
+        bad_step = self.step + 1
+        self.parallel.barrier()
+        recoveries = self.recoveries
+        self._load(load_checkpoint(self.run_dir / CHECKPOINT_NAME))
+        self.recoveries = recoveries
+        self.controller.back_off(self.cfg.optim.nan_backoff)
+        message = (
+            f"{what} was not finite at step {bad_step}: restored step {self.step}, "
+            f"rates x{self.controller.backoff:g} from now on"
+        )
+        if self.parallel.main:
+            self.console.print(f"[yellow]warning:[/] {message}")
+            self.metrics.rewind(self.step)
+            self.metrics.text("recovery", message, bad_step)
+        self.save()
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        return torch.autocast("cuda", dtype=torch.float16, enabled=self.amp)
+
+    def _optimize(
+        self,
+        loss: torch.Tensor,
+        opt: torch.optim.Optimizer,
+        scaler: torch.amp.GradScaler,
+        model: nn.Module,
+    ) -> None:
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        if self.parallel.world > 1:
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            flat = self.parallel.mean(torch.cat([g.reshape(-1) for g in grads]))
+            for g, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+                g.copy_(part.view_as(g))
+        scaler.step(opt)
+        scaler.update()
+
+    def _set_rates(self) -> tuple[float, float]:
+        scales = self.controller.scales()
+        lr_g, lr_d = self.cfg.optim.lr_g * scales.g, self.cfg.optim.lr_d * scales.d
+        for group in self.opt_g.param_groups:
+            group["lr"] = lr_g
+        for group in self.opt_d.param_groups:
+            group["lr"] = lr_d
+        return lr_g, lr_d
+
+    def train_step(self) -> dict[str, float] | None:
+        """One D and one G update; returns the logged scalars, or None after a recovery."""
+        cfg, w = self.cfg, self.cfg.loss
+        lr_g, lr_d = self._set_rates()
+        gen = step_generator(cfg.seed, self.parallel.rank, self.step)
+        n = cfg.data.batch_size
+        x = self.content.batch(n, gen).to(self.device)
+        real = self.style.batch(n, gen).to(self.device)
+        inputs = x
+        if w.temporal:
+            grid = random_smooth_grid(n, x.shape[2], x.shape[3], w.warp_strength, gen)
+            noise = torch.randn(x.shape, generator=gen) * w.temporal_noise
+            grid, noise = grid.to(self.device), noise.to(self.device)
+            inputs = torch.cat([x, (warp(x, grid) + noise).clamp(0, 1)])
+
+        self.g.train()
+        with self._autocast():
+            feats = self.g.encode(inputs)
+            out = self.g.decode(feats)
+            y = out[:n]
+            self.d.requires_grad_(True)
+            logits, d_feats = self.d(torch.cat([real, y.detach()]))
+            loss_d = losses.discriminator_loss(
+                [t[:n] for t in logits], [t[n:] for t in logits], w.gan_mode
+            )
+        if not self._finite(loss_d):
+            self._recover("the discriminator loss")
+            return None
+        self._optimize(loss_d, self.opt_d, self.scaler_d, self.d)
+
+        self.d.requires_grad_(False)
+        with self._autocast():
+            fake_logits, fake_feats = self.d(y)
+            adv = losses.generator_adv_loss(fake_logits, w.gan_mode)
+            terms = self._generator_terms(
+                x, y, out, feats, d_feats, fake_feats, grid if w.temporal else None
+            )
+            loss_g = w.adversarial * adv + sum(getattr(w, k) * v for k, v in terms.items())
+        if not self._finite(loss_g):
+            self._recover("the generator loss")
+            return None
+        self._optimize(loss_g, self.opt_g, self.scaler_g, self.g)
+        self._update_ema()
+
+        names = ["loss_d", "loss_g_adv", *terms, "loss_g"]
+        values = torch.stack([loss_d, adv, *terms.values(), loss_g]).detach().float()
+        values = self.parallel.mean(values).tolist()
+        logged = dict(zip(names, values, strict=True))
+        scales = self.controller.update(logged["loss_d"], logged["loss_g_adv"])
+        self.step += 1
+        return logged | {
+            "lr_g": lr_g, "lr_d": lr_d, "scale_g": scales.g, "scale_d": scales.d,
+            "advantage": self.controller.advantage,
+        }  # fmt: skip
+
+    def _finite(self, loss: torch.Tensor) -> bool:
+        flag = torch.isfinite(loss.detach()).float().reshape(1)
+        return bool(self.parallel.mean(flag).item() == 1.0)
+
+    def _generator_terms(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        out: torch.Tensor,
+        feats: list[torch.Tensor],
+        d_feats: list[torch.Tensor],
+        fake_feats: list[torch.Tensor],
+        grid: torch.Tensor | None,
+    ) -> dict[str, torch.Tensor]:
+        """The weighted non-adversarial terms; a term whose weight is 0 is not computed."""
+        w, n, kind = self.cfg.loss, x.shape[0], self.cfg.loss.style_stat
+        terms: dict[str, torch.Tensor] = {}
+        if w.style:
+            terms["style"] = losses.style_loss(self.feature_net(y), self.style_targets, kind)
+        if w.disc_style:
+            targets = losses.style_targets([f[:n] for f in d_feats], kind)
+            terms["disc_style"] = losses.style_loss(fake_feats, targets, kind)
+        if w.content:
+            with frozen_bn_stats(self.g):
+                out_feats = self.g.encode(y)
+            terms["content"] = losses.content_loss(feats[-1][:n], out_feats[-1])
+        if w.pooled:
+            terms["pooled"] = losses.pooled_loss(y, x, w.pooled_factor)
+        if w.colour:
+            terms["colour"] = losses.colour_loss(y, self.painting_colour)
+        if w.tv:
+            terms["tv"] = losses.tv_loss(y)
+        if grid is not None:
+            terms["temporal"] = losses.temporal_loss(out[n:], warp(y, grid), valid_mask(grid))
+        return terms
+
+    def _update_ema(self) -> None:
+        if self.g_ema is None:
+            return
+        decay = min(self.cfg.optim.ema, (1 + self.step) / (10 + self.step))
+        with torch.no_grad():
+            for p_ema, p in zip(self.g_ema.parameters(), self.g.parameters(), strict=True):
+                p_ema.lerp_(p, 1 - decay)
+            for b_ema, b in zip(self.g_ema.buffers(), self.g.buffers(), strict=True):
+                b_ema.copy_(b)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def write_samples(self) -> Path:
+        """Grid of the fixed preview photos through the exported generator (eval mode)."""
+        net = self.g_ema if self.g_ema is not None else self.g
+        was_training = net.training
+        net.eval()
+        with torch.no_grad():
+            stylized = net(self.preview.to(self.device)).float().cpu()
+        net.train(was_training)
+        path = self.run_dir / "samples" / f"step_{self.step:06d}.png"
+        save_grid(path, self.preview, stylized)
+        return path
+
+    def run(self) -> None:
+        """Train up to cfg.steps, logging, sampling and checkpointing on the way."""
+        cfg, main = self.cfg, self.parallel.main
+        if self.step == 0:
+            self.save()  # a restore point for a NaN at the very first steps
+        progress = Progress(
+            TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.fields[speed]}"), TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"), console=self.console, disable=not main,
+        )  # fmt: skip
+        with progress:
+            task = progress.add_task("", total=cfg.steps, completed=self.step, speed="", info="")
+            tic = time.perf_counter()
+            while self.step < cfg.steps:
+                logged = self.train_step()
+                if logged is None:
+                    progress.update(task, completed=self.step)
+                    continue
+                toc = time.perf_counter()
+                logged["seconds_per_step"], tic = toc - tic, toc
+                if main:
+                    self._report(progress, task, logged)
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    self.save()
+                if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
+                    self.write_samples()
+        if self.metrics is not None:
+            self.metrics.close()
+        self.parallel.barrier()
+
+    def _report(self, progress: Progress, task: Any, logged: dict[str, float]) -> None:
+        self.metrics.write(self.step, logged)
+        info = (
+            f"D {logged['loss_d']:.3f}  G {logged['loss_g_adv']:.3f}  "
+            f"style {logged.get('style', math.nan):.3f}  "
+            f"lr x{logged['scale_g']:.2f}/x{logged['scale_d']:.2f}"
+        )
+        speed = f"{1 / max(logged['seconds_per_step'], 1e-9):.2f} it/s"
+        progress.update(task, completed=self.step, speed=speed, info=info)
