@@ -1,7 +1,8 @@
 """Read a training checkpoint and rebuild its generator, with one clear message per way it can fail.
 
 The format is the contract in ../shared/DESIGN.md: a `torch.save`d plain dict, loadable with
-`weights_only=True`, whose "format" is CHECKPOINT_FORMAT.
+`weights_only=True`, whose "format" is CHECKPOINT_FORMAT. Training writes it; this module reads
+it and checks everything export relies on, so a wrong file fails here and not deep in a trace.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from torch import nn
 
 from export.errors import ExportError
 from export.metadata import Provenance
+from training.config import GeneratorConfig, config_hash
+from training.networks import build_generator as build
 
 CHECKPOINT_FORMAT = "stream-astgan-checkpoint/1"
 _REQUIRED = {"step": int, "config": dict, "config_hash": str, "generator": dict}
@@ -47,10 +50,10 @@ def load_checkpoint(path: Path) -> Checkpoint:
         raise ExportError(f"checkpoint {path} does not exist (expected a .pt file from training)")
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except (pickle.UnpicklingError, zipfile.BadZipFile, EOFError, RuntimeError, ValueError):
         raise ExportError(
-            f"{path} is not a stream-astgan checkpoint (torch.load failed: {first_line[:200]})"
+            f"{path} is not a stream-astgan checkpoint (not a torch.save file of tensors and "
+            "plain containers); pass the checkpoint.pt that training wrote"
         ) from None
     if not isinstance(raw, dict) or "format" not in raw:
         raise ExportError(f"{path} is not a stream-astgan checkpoint (no 'format' entry)")
@@ -72,8 +75,6 @@ def load_checkpoint(path: Path) -> Checkpoint:
 
 def _check_hash(path: Path, config: dict[str, Any], stored: str) -> None:
     """A config that no longer matches its hash was edited by hand; its weights may not fit it."""
-    from training.config import config_hash
-
     if config_hash(config) != stored:
         raise ExportError(
             f"{path}: config_hash {stored} does not match the stored config "
@@ -83,9 +84,6 @@ def _check_hash(path: Path, config: dict[str, Any], stored: str) -> None:
 
 def build_generator(ckpt: Checkpoint) -> nn.Module:
     """The generator the checkpoint describes, with its weights loaded, in eval mode."""
-    from training.config import GeneratorConfig
-    from training.networks import build_generator as build
-
     try:
         cfg = GeneratorConfig(**ckpt.config["generator"])
     except TypeError as e:
@@ -96,14 +94,32 @@ def build_generator(ckpt: Checkpoint) -> nn.Module:
         generator = build(cfg)
     except Exception as e:  # the training package rejects values it cannot build
         raise ExportError(f"{ckpt.path}: cannot build its generator ({e})") from None
-    try:
-        generator.load_state_dict(ckpt.generator_state, strict=True)
-    except RuntimeError as e:
-        detail = " ".join(str(e).split())
+    problem = _state_mismatch(generator.state_dict(), ckpt.generator_state)
+    if problem:
         raise ExportError(
-            f"{ckpt.path}: the generator weights do not match its config ({detail[:300]})"
-        ) from None
+            f"{ckpt.path}: the generator weights do not match its config ({problem}); "
+            "the config was edited or the weights come from another run"
+        )
+    generator.load_state_dict(ckpt.generator_state, strict=True)
     return generator.eval()
+
+
+def _state_mismatch(expected: dict[str, torch.Tensor], found: dict[str, torch.Tensor]) -> str:
+    """A one-line summary of how two state dicts differ, or "" when they fit."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    reshaped = [k for k in expected if k in found and found[k].shape != expected[k].shape]
+    parts = []
+    if reshaped:
+        first = reshaped[0]
+        parts.append(
+            f"{len(reshaped)} tensor(s) of another shape, e.g. {first}: checkpoint "
+            f"{list(found[first].shape)}, config {list(expected[first].shape)}"
+        )
+    for label, keys in (("missing", missing), ("unexpected", unexpected)):
+        if keys:
+            parts.append(f"{len(keys)} {label}, e.g. {keys[0]}")
+    return "; ".join(parts)
 
 
 def provenance(ckpt: Checkpoint) -> Provenance:

@@ -142,25 +142,17 @@ def _export(
 
 def _print_summary(result: ExportResult, console: Console) -> None:
     meta = result.metadata
-    console.print(
+    lines = [
         f"wrote {result.output} ({result.size_bytes / 1e6:.2f} MB, {result.precision}, "
         f"style {meta['style']!r}, {meta['training_steps']} steps, "
-        f"{meta['gmac_640x360']} GMAC per 640x360 frame)",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
-    for key, stats in result.parity.items():
-        if isinstance(stats, dict):
-            console.print(f"  {key:9s} {_describe(stats)}", markup=False, highlight=False, soft_wrap=True)
-    console.print(
-        f"  recommended for: {meta['recommended_for'] or 'nothing (see --help)'}",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
+        f"{meta['gmac_640x360']} GMAC per 640x360 frame)"
+    ]
+    lines += [f"  {k:9s} {_describe(v)}" for k, v in result.parity.items() if isinstance(v, dict)]
+    lines.append(f"  recommended for: {meta['recommended_for'] or 'nothing (see --help)'}")
     if result.triton is not None:
-        console.print(f"  Triton model: {result.triton}", markup=False, highlight=False, soft_wrap=True)
+        lines.append(f"  Triton model: {result.triton}")
+    for line in lines:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _describe(stats: dict) -> str:

@@ -1,0 +1,34 @@
+"""Atomic writes: all or nothing, and no stray temporary files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from export.errors import ExportError
+from export.files import write_bytes_atomic, write_dir_atomic
+
+
+def test_file_write_refuses_existing_then_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "m.onnx"
+    write_bytes_atomic(target, b"one", overwrite=False)
+    with pytest.raises(ExportError, match="already exists"):
+        write_bytes_atomic(target, b"two", overwrite=False)
+    write_bytes_atomic(target, b"two", overwrite=True)
+    assert target.read_bytes() == b"two"
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_a_failing_directory_build_leaves_the_old_tree(tmp_path: Path) -> None:
+    target = tmp_path / "model"
+    write_dir_atomic(target, lambda d: (d / "a.txt").write_text("old"), overwrite=False)
+
+    def broken(directory: Path) -> None:
+        (directory / "a.txt").write_text("half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_dir_atomic(target, broken, overwrite=True)
+    assert (target / "a.txt").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]

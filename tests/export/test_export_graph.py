@@ -1,0 +1,63 @@
+"""The exported fp32 graph: contract names and types, dynamic shapes, folded norms, parity."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+from torch import nn
+
+from export.onnx_export import check_model
+from export.verify import Case, compare, onnxruntime_runner, torch_runner
+from stream_astgan.contract import INPUT_NAME, OUTPUT_NAME
+
+
+def _dims(value: onnx.ValueInfoProto) -> list[str | int]:
+    return [d.dim_param or d.dim_value for d in value.type.tensor_type.shape.dim]
+
+
+def test_graph_follows_the_contract(fp32_model: onnx.ModelProto) -> None:
+    check_model(fp32_model)
+    (inp,), (out,) = fp32_model.graph.input, fp32_model.graph.output
+    assert (inp.name, out.name) == (INPUT_NAME, OUTPUT_NAME)
+    for value in (inp, out):
+        assert value.type.tensor_type.elem_type == onnx.TensorProto.UINT8
+        assert _dims(value) == ["N", "H", "W", 3]
+    opset = {o.domain: o.version for o in fp32_model.opset_import}
+    assert opset.get("", opset.get("ai.onnx", 0)) >= 17
+
+
+def test_batch_norm_is_folded_and_nothing_else_rides_along(fp32_model: onnx.ModelProto) -> None:
+    ops = {node.op_type for node in fp32_model.graph.node}
+    assert "BatchNormalization" not in ops
+    assert "Conv" in ops and "Pad" in ops
+    assert not any(node.metadata_props for node in fp32_model.graph.node)
+
+
+@pytest.mark.parametrize("shape", [(1, 97, 131, 3), (3, 64, 80, 3), (2, 1, 1, 3), (1, 8, 8, 3)])
+def test_onnxruntime_accepts_any_batch_and_size(
+    fp32_model: onnx.ModelProto, shape: tuple[int, ...]
+) -> None:
+    run = onnxruntime_runner(fp32_model, threads=1)
+    frames = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    out = run(frames)
+    assert out.shape == shape and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("shape", [(1, 97, 131, 3), (3, 40, 56, 3)])
+def test_parity_with_the_unfused_checkpoint_generator(
+    fp32_model: onnx.ModelProto, generator: nn.Module, shape: tuple[int, ...]
+) -> None:
+    """The reference is the generator as trained (batch norm unfolded), so folding is covered."""
+    frames = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    stats = compare(torch_runner(generator), onnxruntime_runner(fp32_model, 1), [Case("x", frames)])
+    assert stats["frac_over_1"] <= 0.001
+    assert stats["max_abs"] <= 2
+
+
+def test_the_stylization_is_not_trivial(fp32_model: onnx.ModelProto) -> None:
+    """Parity would be empty if the model ignored its input; it must not."""
+    frames = np.random.default_rng(2).integers(0, 256, (2, 24, 24, 3), dtype=np.uint8)
+    out = onnxruntime_runner(fp32_model, 1)(frames)
+    assert not np.array_equal(out[0], out[1])
+    assert not np.array_equal(out, frames)

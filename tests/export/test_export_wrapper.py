@@ -1,0 +1,60 @@
+"""The uint8 frames wrapper: shapes, padding by edge replication, exact crop back."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from export.wrapper import FramesWrapper
+
+
+class RecordingIdentity(nn.Module):
+    """Returns its input and keeps it, and insists on the stride like the real generator."""
+
+    stride = 8
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[2] % self.stride == 0 and x.shape[3] % self.stride == 0
+        self.seen = x
+        return x
+
+
+@pytest.mark.parametrize("shape", [(1, 97, 131, 3), (3, 5, 7, 3), (2, 16, 24, 3), (1, 1, 1, 3)])
+def test_identity_generator_returns_the_frames_unchanged(shape: tuple[int, ...]) -> None:
+    frames = torch.randint(0, 256, shape, dtype=torch.uint8)
+    out = FramesWrapper(RecordingIdentity())(frames)
+    assert out.dtype == torch.uint8
+    assert torch.equal(out, frames)
+
+
+def test_padding_repeats_the_edge_pixels_so_borders_do_not_darken() -> None:
+    generator = RecordingIdentity()
+    frames = torch.randint(0, 256, (1, 13, 21, 3), dtype=torch.uint8)
+    FramesWrapper(generator)(frames)
+    seen = generator.seen
+    assert seen is not None and seen.shape == (1, 3, 16, 24)
+    last_row, last_col = seen[:, :, 12:13, :], seen[:, :, :, 20:21]
+    assert torch.equal(seen[:, :, 13:, :], last_row.expand(-1, -1, 3, -1))
+    assert torch.equal(seen[:, :, :, 21:], last_col.expand(-1, -1, -1, 3))
+
+
+def test_output_is_clamped_and_rounded() -> None:
+    class Overshoot(nn.Module):
+        stride = 1
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 3 - 1  # pushes dark pixels below 0 and bright ones above 1
+
+    frames = torch.tensor([[[[0, 100, 255]]]], dtype=torch.uint8)
+    out = FramesWrapper(Overshoot())(frames)
+    assert out.tolist() == [[[[0, 45, 255]]]]  # 100 -> 300/255 - 1 = 0.176 -> 45
+
+
+def test_a_generator_without_stride_is_refused() -> None:
+    with pytest.raises(TypeError, match="stride"):
+        FramesWrapper(nn.Identity())
