@@ -42,7 +42,7 @@ def setup_logging(quiet: bool) -> None:
 
 def error_line(message: str) -> None:
     """The one line a user-caused error is shown as."""
-    stderr.print(Text("error: ", style="bold red") + Text(message))
+    stderr.print(Text("error: ", style="bold red") + Text(message), soft_wrap=True)
 
 
 class _FpsColumn(ProgressColumn):

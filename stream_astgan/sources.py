@@ -383,7 +383,13 @@ def open_camera(
 ) -> LiveSource:
     """A webcam by index ('0'), a device path ('/dev/video2'), or any file/URL OpenCV can read."""
     target: int | str = int(device) if device.isdigit() else device
-    cap = cv2.VideoCapture(target)
+    cvlog = cv2.utils.logging
+    previous = cvlog.getLogLevel()
+    cvlog.setLogLevel(cvlog.LOG_LEVEL_SILENT)  # every backend tried logs its own failure
+    try:
+        cap = cv2.VideoCapture(target)
+    finally:
+        cvlog.setLogLevel(previous)
     if not cap.isOpened():
         cap.release()
         what = f"webcam {device}" if isinstance(target, int) else device

@@ -1,0 +1,178 @@
+"""Fixtures for the runtime tests: tiny ONNX models built with onnx.helper, synthetic clips
+encoded with PyAV, and the real media in ../shared/data (tests skip when it is absent)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    return SHARED_DATA
+
+
+def save_model(
+    path: Path,
+    nodes: list,
+    inputs: list,
+    outputs: list,
+    initializers: list | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    graph = helper.make_graph(nodes, "test", inputs, outputs, initializers or [])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    for key, value in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, path)
+    return path
+
+
+def frames_io(name: str, elem: int = TensorProto.UINT8, shape=("N", "H", "W", 3)):
+    return helper.make_tensor_value_info(name, elem, list(shape))
+
+
+@pytest.fixture(scope="session")
+def invert_model(tmp_path_factory) -> Path:
+    """stylized = 255 - frames: every output pixel can be checked against its input."""
+    path = tmp_path_factory.mktemp("models") / "invert.onnx"
+    c = helper.make_tensor("c255", TensorProto.UINT8, [], [255])
+    return save_model(
+        path,
+        [helper.make_node("Sub", ["c255", "frames"], ["stylized"])],
+        [frames_io("frames")],
+        [frames_io("stylized")],
+        [c],
+        metadata={"style": "invert", "precision": "fp32"},
+    )
+
+
+@pytest.fixture(scope="session")
+def slow_invert_model(tmp_path_factory) -> Path:
+    """Inversion behind a chain of float convolutions: slow enough to interrupt mid-run."""
+    path = tmp_path_factory.mktemp("models") / "slow.onnx"
+    nodes = [
+        helper.make_node("Cast", ["frames"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Transpose", ["f"], ["x0"], perm=[0, 3, 1, 2]),
+    ]
+    inits = []
+    depth = 8
+    for i in range(depth):
+        w = np.zeros((3, 3, 9, 9), np.float32)
+        for c in range(3):
+            w[c, c, 4, 4] = 1.0
+        inits.append(helper.make_tensor(f"w{i}", TensorProto.FLOAT, w.shape, w.ravel()))
+        nodes.append(helper.make_node("Conv", [f"x{i}", f"w{i}"], [f"x{i + 1}"], pads=[4, 4, 4, 4]))
+    inits.append(helper.make_tensor("c255", TensorProto.FLOAT, [], [255.0]))
+    nodes += [
+        helper.make_node("Sub", ["c255", f"x{depth}"], ["inv"]),
+        helper.make_node("Transpose", ["inv"], ["nhwc"], perm=[0, 2, 3, 1]),
+        helper.make_node("Cast", ["nhwc"], ["stylized"], to=TensorProto.UINT8),
+    ]
+    return save_model(path, nodes, [frames_io("frames")], [frames_io("stylized")], inits)
+
+
+ClipMaker = Callable[..., Path]
+
+
+@pytest.fixture
+def make_clip(tmp_path) -> ClipMaker:
+    """Encode a synthetic clip: moving gradient, optional tone, rotation tag and custom pts."""
+
+    def make(
+        name: str = "clip.mp4",
+        n: int = 24,
+        size: tuple[int, int] = (160, 96),
+        fps: int = 25,
+        rotation: int = 0,
+        audio: bool = False,
+        pts: list[int] | None = None,
+        time_base: Fraction | None = None,
+    ) -> Path:
+        path = tmp_path / name
+        w, h = size
+        with av.open(str(path), "w") as out:
+            vs = out.add_stream("libx264", rate=fps)
+            vs.width, vs.height = w + w % 2, h + h % 2
+            vs.pix_fmt = "yuv420p"
+            vs.codec_context.time_base = time_base or Fraction(1, fps)
+            if rotation:
+                vs.set_display_rotation(rotation)
+            stream_audio = out.add_stream("aac", rate=44100, layout="mono") if audio else None
+            yy, xx = np.mgrid[0 : vs.height, 0 : vs.width]
+            for i in range(n):
+                rgb = np.stack(
+                    [(xx * 3 + i * 7) % 256, (yy * 3) % 256, np.full_like(xx, (i * 20) % 256)], -1
+                ).astype(np.uint8)
+                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+                frame.pts = pts[i] if pts is not None else i
+                frame.time_base = vs.codec_context.time_base
+                out.mux(vs.encode(frame))
+            out.mux(vs.encode())
+            if stream_audio is not None:
+                samples = int(44100 * n / fps)
+                t = np.arange(samples) / 44100
+                tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+                for start in range(0, samples, 1024):
+                    chunk = tone[start : start + 1024][None, :]
+                    af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
+                    af.sample_rate = 44100
+                    af.pts = start
+                    out.mux(stream_audio.encode(af))
+                out.mux(stream_audio.encode())
+        return path
+
+    return make
+
+
+def decode_video(path: Path) -> tuple[list[np.ndarray], list[Fraction], int]:
+    """RGB frames (swscale, BT.601 limited), their times in seconds, and the rotation."""
+    rgb, times, rotation = [], [], 0
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        for i, frame in enumerate(c.decode(stream)):
+            if i == 0:
+                rotation = int(frame.rotation or 0)
+            rgb.append(frame.to_ndarray(format="rgb24"))
+            times.append(frame.pts * stream.time_base)
+    return rgb, times, rotation
+
+
+def audio_packets(path: Path) -> list[bytes]:
+    with av.open(str(path)) as c:
+        if not c.streams.audio:
+            return []
+        return [bytes(p) for p in c.demux(c.streams.audio[0]) if p.size]
+
+
+def container_duration(path: Path) -> float:
+    with av.open(str(path)) as c:
+        return c.duration / av.time_base
+
+
+@pytest.fixture(scope="session")
+def media():
+    """The decoding helpers above, for tests (test modules cannot import conftest directly)."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(
+        decode_video=decode_video,
+        audio_packets=audio_packets,
+        container_duration=container_duration,
+        save_model=save_model,
+        frames_io=frames_io,
+    )

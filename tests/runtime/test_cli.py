@@ -1,0 +1,164 @@
+"""The `astgan-stream` command as a user runs it: exit codes, one-line errors, --json, images,
+interrupts that leave a playable file, and no torch in the runtime."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+CLI = [sys.executable, "-m", "stream_astgan"]
+
+
+def run_cli(*args, timeout=120):
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def test_importing_the_runtime_and_its_help_never_import_torch():
+    code = (
+        "import sys\n"
+        "import stream_astgan, stream_astgan.cli, stream_astgan.runner\n"
+        "from stream_astgan.cli import app\n"
+        "try:\n"
+        "    app(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().endswith("NO-TORCH")
+
+
+def test_help_explains_the_main_job():
+    out = run_cli("run", "--help")
+    assert out.returncode == 0
+    for option in ("--webcam", "--model", "--batch", "--size", "--provider", "--overwrite"):
+        assert option in out.stdout
+
+
+def test_video_run_json_is_one_object_on_stdout(shared_data, invert_model, tmp_path):
+    out = tmp_path / "o.mp4"
+    res = run_cli(
+        shared_data / "video" / "carphone.mp4", "-o", out, "--model", invert_model, "--json"
+    )
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)  # exactly one JSON document, nothing else
+    assert summary["frames_in"] == summary["frames_out"] == 120
+    assert summary["provider"] == "cpu" and summary["output"] == str(out)
+    assert summary["dropped"] == 0 and summary["undecodable"] == 0
+    assert out.exists() and not (tmp_path / "o.partial.mp4").exists()
+
+
+def test_existing_output_is_kept_without_overwrite(shared_data, invert_model, tmp_path):
+    out = tmp_path / "o.mp4"
+    out.write_bytes(b"precious")
+    res = run_cli(shared_data / "video" / "carphone.mp4", "-o", out, "--model", invert_model)
+    assert res.returncode == 2
+    assert "exists; pass --overwrite" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert out.read_bytes() == b"precious"
+    res = run_cli(shared_data / "video" / "carphone.mp4", "-o", out, "--model", invert_model,
+                  "--overwrite", "-q")  # fmt: skip
+    assert res.returncode == 0 and out.stat().st_size > 1000
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.mp4", "-o", "{tmp}/o.mp4"], "no such file"),
+        (["{clip}", "-o", "{tmp}/o.mp4", "--batch", "0"], "--batch must be at least 1"),
+        (["{clip}", "-o", "{tmp}/o.mp4", "--size", "0x0"], "width and height must be between"),
+        (["{clip}", "-o", "{tmp}/o.mp4", "--size", "banana"], "--size must look like"),
+        (["{clip}", "-o", "{tmp}/o.mp4", "--model", "no-such-style"], "unknown model|no bundled"),
+        (["{clip}", "-o", "{clip}", "--overwrite"], "output is the input"),
+        (["{clip}", "-o", "{tmp}/o.png"], "a video input needs a video output"),
+        (["{clip}", "-o", "{tmp}/o.mp4", "--provider", "cuda"], "--provider cuda"),
+        (["--webcam", "97", "--no-preview", "-o", "{tmp}/o.mp4"], "webcam 97 could not be opened"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_2(args, message, make_clip, invert_model, tmp_path):
+    if "--provider" in args:
+        from stream_astgan import providers
+
+        if providers.load_problem(providers.CUDA) is None:
+            pytest.skip("CUDA can load here")
+    clip = make_clip("c.mp4", n=4)
+    filled = [a.format(tmp=tmp_path, clip=clip) for a in args]
+    if "--model" not in filled:
+        filled += ["--model", str(invert_model)]
+    res = run_cli(*filled)
+    assert res.returncode == 2, res.stderr
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    import re
+
+    assert re.search(message, lines[0])
+    assert not list(tmp_path.glob("o*.mp4")) and not list(tmp_path.glob("o*.png"))
+
+
+def test_image_and_folder_inputs(invert_model, tmp_path):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    images = {"a.png": (31, 47), "sub/b.png": (64, 33), "c.jpg": (20, 20)}
+    for name, (h, w) in images.items():
+        cv2.imwrite(str(folder / name), rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+    (folder / "notes.txt").write_text("not an image")
+    res = run_cli(folder, "-o", tmp_path / "out", "--model", invert_model, "--json")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["frames_out"] == 3
+    for name in ("a.png", "sub/b.png"):
+        src = cv2.imread(str(folder / name))
+        out = cv2.imread(str(tmp_path / "out" / name))
+        np.testing.assert_array_equal(out, 255 - src)  # PNG is lossless: exact inverse
+    single = tmp_path / "single.png"
+    res = run_cli(folder / "a.png", "-o", single, "--model", invert_model, "-q")
+    assert res.returncode == 0 and cv2.imread(str(single)).shape == (31, 47, 3)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
+    sig, make_clip, slow_invert_model, media, tmp_path
+):
+    clip = make_clip("long.mp4", n=200, size=(480, 272))
+    out = tmp_path / "o.mp4"
+    proc = subprocess.Popen(
+        [*CLI, clip, "-o", out, "--model", slow_invert_model, "-q", "--threads", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    partial = tmp_path / "o.partial.mp4"
+    deadline = time.time() + 60
+    while time.time() < deadline and not partial.exists():  # created with the first packet
+        time.sleep(0.05)
+    time.sleep(1.5)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert out.exists() and not partial.exists()
+    frames, times, _ = media.decode_video(out)
+    in_frames, in_times, _ = media.decode_video(clip)
+    assert 0 < len(frames) < 200
+    assert times == in_times[: len(frames)]
+    for a, b in zip(in_frames, frames, strict=False):
+        assert np.abs(255 - a.astype(int) - b.astype(int)).mean() < 12
+
+
+def test_models_and_info_commands(invert_model):
+    res = run_cli("models", "--json")
+    assert res.returncode == 0
+    assert isinstance(json.loads(res.stdout)["models"], list)
+    res = run_cli("info", "--json", "--model", invert_model)
+    assert res.returncode == 0
+    info = json.loads(res.stdout)
+    assert info["session"]["really_used"] == "cpu"
+    assert "cpu" in info["providers_loadable"]
