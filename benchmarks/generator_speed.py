@@ -26,12 +26,15 @@ from training.networks import build_generator, count_macs
 
 CANDIDATES = {
     "default": GeneratorConfig(),
+    "zero-pad": replace(GeneratorConfig(), padding="zeros"),
+    "batch-norm": replace(GeneratorConfig(), norm="batch"),
+    "instance-norm": replace(GeneratorConfig(), norm="instance"),
     "no-skips": replace(GeneratorConfig(), skips=False),
     "resize-conv": replace(GeneratorConfig(), upsample="nearest"),
     "w12": replace(GeneratorConfig(), width=12, max_width=48),
+    "w16-8blocks": replace(GeneratorConfig(), res_blocks=8),
     "w16-plain3": replace(GeneratorConfig(), bottleneck=1, res_blocks=3, max_width=48),
     "w16-ds4": replace(GeneratorConfig(), downsamples=4, max_width=96, res_blocks=4),
-    "instance-norm": replace(GeneratorConfig(), norm="instance"),
 }
 
 

@@ -12,7 +12,7 @@ Formula (step t, after both optimizers stepped with the current rates):
 
     a(t) = 0.5 * [ (Gbar - G_eq) / (G_win - G_eq) + (D_eq - Dbar) / (D_eq - D_win) ]
 
-    s(t) = clip(exp(k * a(t)), 1/m, m)                    (s = 1 during the first `warmup` steps)
+    s(t) = clip(exp(k * r(t) * a(t)), 1/m, m)             r(t) = min(1, (t - 1) / warmup)
 
     lr_G(t+1) = lr_G0 * b * s(t)        lr_D(t+1) = lr_D0 * b / s(t)
 
@@ -20,9 +20,10 @@ L_D is the discriminator's adversarial loss (real + fake terms) and L_G the gene
 adversarial loss. (D_eq, G_eq) are their values at equilibrium, where D scores real and fake
 alike (hinge: 2 and 0; LSGAN: 0.5 and 0.25); (D_win, G_win) their values when D wins outright
 (hinge: 0 and 1; LSGAN: 0 and 1). So the discriminator advantage a is 0 at equilibrium, about 1
-when D wins and negative when G fools D. k is `gain`, m is `max_scale`, beta is `beta`;
-lr_D0 / lr_G0 is the TTUR base ratio; b is a back-off factor, 1 until a NaN/inf recovery
-multiplies it by `nan_backoff`.
+when D wins and negative when G fools D. k is `gain`, m is `max_scale`, beta is `beta`; r
+ramps the gain in over the first `warmup` steps, so the rates move smoothly instead of jumping
+when the controller starts; lr_D0 / lr_G0 is the TTUR base ratio; b is a back-off factor, 1
+until a NaN/inf recovery multiplies it by `nan_backoff`.
 
 When the discriminator is winning (a > 0): s > 1, so lr_G rises and lr_D falls; the reverse
 when the generator is winning. Both rates stay within [base/m, base*m] * b. The controller is pure
@@ -96,10 +97,11 @@ class AdaptiveLRController:
 
     def scales(self) -> LRScales:
         """Current multipliers of lr_G0 and lr_D0 (back-off included)."""
-        if self.policy == "fixed" or self.steps <= self.warmup:
+        if self.policy == "fixed" or self.steps == 0:
             return LRScales(self.backoff, self.backoff)
+        ramp = min(1.0, (self.steps - 1) / self.warmup) if self.warmup > 0 else 1.0
         log_bound = math.log(self.max_scale)
-        s = math.exp(min(max(self.gain * self.advantage, -log_bound), log_bound))
+        s = math.exp(min(max(self.gain * ramp * self.advantage, -log_bound), log_bound))
         return LRScales(self.backoff * s, self.backoff / s)
 
     def back_off(self, factor: float) -> None:

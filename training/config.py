@@ -34,7 +34,8 @@ class GeneratorConfig:
     downsamples: int = 3  # number of 2x reductions; stride = 2**downsamples
     res_blocks: int = 5  # residual blocks at the deepest level
     bottleneck: int = 2  # inner width of a residual block = deep width // bottleneck
-    norm: str = "batch"  # batch (folds into convs at export) | instance | none
+    norm: str = "none"  # none | batch (folds into convs at export) | instance
+    padding: str = "reflect"  # reflect | zeros: reflect keeps image borders free of bands
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "pixelshuffle"  # pixelshuffle (ICNR init) | nearest (resize-conv)
 
@@ -94,10 +95,10 @@ class LossConfig:
 class AdaptiveLRConfig:
     """Parameters of the G/D balance controller (see training/adaptive_lr.py)."""
 
-    beta: float = 0.98  # EMA factor of the smoothed losses
+    beta: float = 0.95  # EMA factor of the smoothed losses
     gain: float = 1.5  # how strongly the imbalance moves the rates (in log space)
     max_scale: float = 4.0  # bounds: each scale stays in [1/max_scale, max_scale]
-    warmup: int = 50  # steps with scale 1 while the averages settle
+    warmup: int = 100  # steps over which the gain ramps in from 0
 
 
 @dataclass
@@ -246,6 +247,7 @@ def validate(cfg: TrainConfig) -> None:
     """Reject values that would fail later with an obscure torch error."""
     choices = {
         "generator.norm": (cfg.generator.norm, ("batch", "instance", "none")),
+        "generator.padding": (cfg.generator.padding, ("reflect", "zeros")),
         "generator.upsample": (cfg.generator.upsample, ("pixelshuffle", "nearest")),
         "loss.gan_mode": (cfg.loss.gan_mode, ("hinge", "lsgan")),
         "loss.style_stat": (cfg.loss.style_stat, ("gram", "meanstd")),

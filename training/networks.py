@@ -9,6 +9,9 @@ initialisation starts them as nearest-neighbour upsampling (no checkerboard at s
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import torch
 from torch import nn
 from torch.nn.utils import fuse_conv_bn_eval
@@ -36,9 +39,13 @@ class ConvNormAct(nn.Sequential):
         stride: int = 1,
         norm: str = "batch",
         act: bool = True,
+        padding: str = "zeros",
     ) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, kernel, stride, kernel // 2, bias=norm != "batch")
+        self.conv = nn.Conv2d(
+            cin, cout, kernel, stride, kernel // 2, bias=norm != "batch",
+            padding_mode=padding if kernel > 1 else "zeros",
+        )  # fmt: skip
         self.norm = _norm(norm, cout)
         self.act = nn.ReLU(inplace=True) if act else nn.Identity()
 
@@ -49,24 +56,26 @@ class ConvNormAct(nn.Sequential):
             self.norm = nn.Identity()
 
 
+ConvFactory = Callable[..., ConvNormAct]  # ConvNormAct with the generator's norm and padding
+
+
 class ResidualBlock(nn.Module):
     """Bottleneck residual block: 1x1 reduce, 3x3, 1x1 expand (plain 3x3+3x3 if bottleneck 1)."""
 
-    def __init__(self, channels: int, bottleneck: int, norm: str) -> None:
+    def __init__(self, channels: int, bottleneck: int, conv: ConvFactory) -> None:
         super().__init__()
         inner = max(channels // bottleneck, 8)
         if bottleneck == 1:
-            layers = [ConvNormAct(channels, channels, 3, norm=norm)]
+            layers = [conv(channels, channels, 3)]
         else:
             layers = [
-                ConvNormAct(channels, inner, 1, norm=norm),
-                ConvNormAct(inner, inner, 3, norm=norm),
+                conv(channels, inner, 1),
+                conv(inner, inner, 3),
             ]
         last_in = channels if bottleneck == 1 else inner
-        layers.append(
-            ConvNormAct(last_in, channels, 3 if bottleneck == 1 else 1, norm=norm, act=False)
-        )
+        layers.append(conv(last_in, channels, 3 if bottleneck == 1 else 1, act=False))
         self.body = nn.Sequential(*layers)
+        nn.init.zeros_(layers[-1].conv.weight)  # each block starts as the identity
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -86,14 +95,14 @@ def icnr_(conv: nn.Conv2d, factor: int) -> None:
 class Upsample(nn.Module):
     """2x upsampling: sub-pixel conv (1x1 + PixelShuffle, ICNR) or nearest + 3x3 conv."""
 
-    def __init__(self, cin: int, cout: int, mode: str, norm: str) -> None:
+    def __init__(self, cin: int, cout: int, mode: str, conv: ConvFactory) -> None:
         super().__init__()
         if mode == "pixelshuffle":
-            self.conv = ConvNormAct(cin, cout * 4, 1, norm=norm)
+            self.conv = conv(cin, cout * 4, 1)
             icnr_(self.conv.conv, 2)
             self.resample = nn.PixelShuffle(2)
         else:
-            self.conv = ConvNormAct(cin, cout, 3, norm=norm)
+            self.conv = conv(cin, cout, 3)
             self.resample = nn.Upsample(scale_factor=2, mode="nearest")
         self.mode = mode
 
@@ -110,23 +119,21 @@ class Generator(nn.Module):
         super().__init__()
         self.stride = 2**cfg.downsamples
         widths = [min(cfg.width * 2**i, cfg.max_width) for i in range(cfg.downsamples)]
+        conv = partial(ConvNormAct, norm=cfg.norm, padding=cfg.padding)
         # Level 0 is 1/2 resolution: a space-to-depth reshuffle replaces a full-res conv.
-        self.stem = nn.Sequential(
-            nn.PixelUnshuffle(2), ConvNormAct(12, widths[0], 3, norm=cfg.norm)
-        )
+        self.stem = nn.Sequential(nn.PixelUnshuffle(2), conv(12, widths[0], 3))
         self.down = nn.ModuleList(
-            ConvNormAct(widths[i], widths[i + 1], 3, stride=2, norm=cfg.norm)
-            for i in range(cfg.downsamples - 1)
+            conv(widths[i], widths[i + 1], 3, stride=2) for i in range(cfg.downsamples - 1)
         )
         self.blocks = nn.Sequential(
-            *(ResidualBlock(widths[-1], cfg.bottleneck, cfg.norm) for _ in range(cfg.res_blocks))
+            *(ResidualBlock(widths[-1], cfg.bottleneck, conv) for _ in range(cfg.res_blocks))
         )
         self.up = nn.ModuleList(
-            Upsample(widths[i + 1], widths[i], cfg.upsample, cfg.norm)
+            Upsample(widths[i + 1], widths[i], cfg.upsample, conv)
             for i in reversed(range(cfg.downsamples - 1))
         )
         self.skips = cfg.skips
-        self.head = nn.Conv2d(widths[0], 12, 3, padding=1)
+        self.head = nn.Conv2d(widths[0], 12, 3, padding=1, padding_mode=cfg.padding)
         icnr_(self.head, 2)
         self.to_rgb = nn.PixelShuffle(2)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -38,10 +39,12 @@ def test_balanced_losses_leave_rates_alone():
     assert s.g == pytest.approx(1) and s.d == pytest.approx(1)
 
 
-def test_warmup_and_fixed_policy_keep_base_rates():
-    c = AdaptiveLRController("hinge", warmup=10)
-    assert feed(c, 0.0, 1.0, 10).g == 1.0
-    assert feed(c, 0.0, 1.0, 1).g > 1.0
+def test_warmup_ramps_the_rates_in_and_fixed_policy_keeps_them():
+    c = AdaptiveLRController("hinge", warmup=10, max_scale=100)
+    ramp = [c.update(0.0, 1.0).g for _ in range(15)]
+    assert ramp[0] == 1.0
+    assert all(a < b for a, b in itertools.pairwise(ramp[:11]))  # smooth, not a jump
+    assert ramp[-1] == pytest.approx(math.exp(1.5))  # full gain, a = 1 (D wins outright)
     fixed = AdaptiveLRController("hinge", warmup=0, policy="fixed")
     s = feed(fixed, 0.0, 1.0, 50)
     assert (s.g, s.d) == (1.0, 1.0)

@@ -13,6 +13,7 @@ from training.networks import build_discriminator, build_generator, count_macs
     "cfg",
     [
         GeneratorConfig(),
+        GeneratorConfig(norm="batch", padding="zeros"),
         GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, norm="instance"),
         GeneratorConfig(width=8, downsamples=4, bottleneck=1, upsample="nearest", skips=False),
     ],

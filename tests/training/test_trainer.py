@@ -87,10 +87,13 @@ def test_data_errors_exit_2_with_one_line(tmp_path, capsys):
 
 def test_style_loss_falls_when_overfitting(tiny_data, tmp_path):
     content, painting = tiny_data
-    assert train(content, painting, tmp_path / "run", "--steps", "40") == 0
+    # A tiny net learns slowly at the product's rate; overfitting wants a bolder one.
+    assert (
+        train(content, painting, tmp_path / "run", "--steps", "40", "--set", "optim.lr_g=1e-3") == 0
+    )
     style = [float(r["style"]) for r in read_metrics(tmp_path / "run" / "metrics.csv")]
     first, last = sum(style[:5]) / 5, sum(style[-5:]) / 5
-    assert last < 0.7 * first
+    assert last < 0.5 * first
 
 
 def test_non_finite_loss_restores_and_backs_off(tiny_data, tmp_path, monkeypatch):
