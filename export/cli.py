@@ -131,7 +131,9 @@ def _export(
     check_outputs(options, origin)
     generator = build_generator(ckpt)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as bar:
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as bar:
         task = bar.add_task("load checkpoint", total=None)
 
         def show(stage: str, done: int, total: int) -> None:

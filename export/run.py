@@ -26,12 +26,14 @@ from export.triton import default_model_name, triton_model_dir, write_triton_mod
 from export.verify import (
     FP32_LEVELS,
     FP32_MAX_FRACTION,
+    Case,
+    Runner,
     compare,
     onnxruntime_runner,
     parity_cases,
     reference_runner,
     require,
-    tiny_case,
+    small_cases,
     torch_runner,
 )
 from stream_astgan.contract import PRECISIONS
@@ -116,7 +118,7 @@ def run_export(
     model, recommended = fp32, recommended_for("fp32")
     if options.precision == "fp16":
         stage(stages[2])
-        model = _fp16_checked(fp32, reference, cases, parity, options.threads, fused.stride)
+        model = _fp16_checked(fp32, reference, cases, parity, options.threads)
         recommended = recommended_for("fp16")
     elif options.precision == "int8":
         stage(stages[2])
@@ -157,17 +159,16 @@ def run_export(
 
 def _fp16_checked(
     fp32: onnx.ModelProto,
-    reference: Callable,
-    cases: list,
+    reference: Runner,
+    cases: list[Case],
     parity: dict[str, Any],
     threads: int,
-    stride: int,
 ) -> onnx.ModelProto:
     """Convert to fp16 and prove it: graph valid, every conv weight fp16, outputs close.
 
     ONNX Runtime's CPU provider runs fp16 convolutions by casting them back to fp32, so it
-    checks the conversion on every parity case; onnx's reference evaluator computes in true
-    fp16, as a GPU would, but slowly, so it runs one small frame.
+    checks the conversion on every parity case; onnx's reference evaluator keeps every tensor
+    between ops in fp16, as a GPU would, but slowly, so it runs the smaller cases.
     """
     model = precisions.to_fp16(fp32)
     check_model(model)
@@ -179,7 +180,7 @@ def _fp16_checked(
         reference, onnxruntime_runner(model, threads), cases
     )
     parity["fp16_true"] = {"runner": "onnx.reference (fp16 compute)"} | compare(
-        reference, reference_runner(model), [tiny_case(stride)]
+        reference, reference_runner(model), small_cases(cases)
     )
     for key in ("fp16", "fp16_true"):
         require(parity[key], key, FP16_LEVELS, FP16_MAX_FRACTION)
