@@ -42,6 +42,7 @@ def diff_std(values: list[float]) -> float:
 
 def summarize(rows: list[dict[str, str]], gan_mode: str) -> dict[str, float | bool]:
     """The ablation's figures for one run's metrics.csv."""
+    rows = [r for r in rows if r["loss_d"]]  # the adversarial steps (after the warm start)
     loss_d = [float(r["loss_d"]) for r in rows]
     n = len(loss_d)
     second = loss_d[n // 2 :]

@@ -110,6 +110,7 @@ class OptimConfig:
     betas: list[float] = field(default_factory=lambda: [0.5, 0.99])
     lr_policy: str = "adaptive"  # adaptive | fixed
     adaptive: AdaptiveLRConfig = field(default_factory=AdaptiveLRConfig)
+    init_steps: int = 300  # reconstruction-only warm start of G before the adversarial game
     ema: float = 0.999  # EMA of the generator weights used for samples and export; 0 = off
     nan_backoff: float = 0.5  # both rates are multiplied by this after a NaN/inf recovery
 

@@ -56,8 +56,8 @@ from training.temporal import random_smooth_grid, valid_mask, warp
 
 LOSS_TERMS = ("style", "disc_style", "content", "pooled", "colour", "tv", "temporal")
 COLUMNS = [
-    "loss_d", "loss_g_adv", *LOSS_TERMS, "loss_g", "lr_g", "lr_d", "scale_g", "scale_d",
-    "advantage", "seconds_per_step",
+    "reconstruction", "loss_d", "loss_g_adv", *LOSS_TERMS, "loss_g",
+    "lr_g", "lr_d", "scale_g", "scale_d", "advantage", "seconds_per_step",
 ]  # fmt: skip
 MAX_RECOVERIES = 5
 STYLE_TARGET_PATCHES = 64
@@ -301,12 +301,34 @@ class Trainer:
         return lr_g, lr_d
 
     def train_step(self) -> dict[str, float] | None:
-        """One D and one G update; returns the logged scalars, or None after a recovery."""
-        cfg, w = self.cfg, self.cfg.loss
+        """One training step; returns the logged scalars, or None after a recovery."""
         lr_g, lr_d = self._set_rates()
-        gen = step_generator(cfg.seed, self.parallel.rank, self.step)
-        n = cfg.data.batch_size
-        x = self.content.batch(n, gen).to(self.device)
+        gen = step_generator(self.cfg.seed, self.parallel.rank, self.step)
+        x = self.content.batch(self.cfg.data.batch_size, gen).to(self.device)
+        if self.step < self.cfg.optim.init_steps:
+            return self._reconstruction_step(x, lr_g)
+        return self._adversarial_step(x, gen, lr_g, lr_d)
+
+    def _reconstruction_step(self, x: torch.Tensor, lr_g: float) -> dict[str, float] | None:
+        """Warm start: G learns to reproduce the photo, so adversarial training starts from a
+        generator that keeps content (as CartoonGAN's initialization phase)."""
+        self.g.train()
+        with self._autocast():
+            loss = (self.g(x) - x).abs().mean()
+        if not self._finite(loss):
+            self._recover("the reconstruction loss")
+            return None
+        self._optimize(loss, self.opt_g, self.scaler_g, self.g)
+        self._update_ema()
+        self.step += 1
+        value = self.parallel.mean(loss.detach().float().reshape(1)).item()
+        return {"reconstruction": value, "loss_g": value, "lr_g": lr_g, "lr_d": 0.0}
+
+    def _adversarial_step(
+        self, x: torch.Tensor, gen: torch.Generator, lr_g: float, lr_d: float
+    ) -> dict[str, float] | None:
+        """One D and one G update on the full loss; the controller reads the two GAN losses."""
+        w, n = self.cfg.loss, x.shape[0]
         real = self.style.batch(n, gen).to(self.device)
         inputs = x
         if w.temporal:
@@ -447,10 +469,13 @@ class Trainer:
 
     def _report(self, progress: Progress, task: Any, logged: dict[str, float]) -> None:
         self.metrics.write(self.step, logged)
-        info = (
-            f"D {logged['loss_d']:.3f}  G {logged['loss_g_adv']:.3f}  "
-            f"style {logged.get('style', math.nan):.3f}  "
-            f"lr x{logged['scale_g']:.2f}/x{logged['scale_d']:.2f}"
-        )
+        if "reconstruction" in logged:
+            info = f"warm start: reconstruction {logged['reconstruction']:.4f}"
+        else:
+            info = (
+                f"D {logged['loss_d']:.3f}  G {logged['loss_g_adv']:.3f}  "
+                f"style {logged.get('style', math.nan):.3f}  "
+                f"lr x{logged['scale_g']:.2f}/x{logged['scale_d']:.2f}"
+            )
         speed = f"{1 / max(logged['seconds_per_step'], 1e-9):.2f} it/s"
         progress.update(task, completed=self.step, speed=speed, info=info)

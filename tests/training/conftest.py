@@ -23,6 +23,7 @@ TINY = [
     "--set", "discriminator.width=8", "--set", "discriminator.layers=2",
     "--set", "data.content_short_side=48", "--set", "data.style_short_side=64",
     "--set", "data.frames_per_video=4", "--set", "optim.adaptive.warmup=2",
+    "--set", "optim.init_steps=2",
     "--crop", "32", "--batch-size", "2", "--threads", "1", "--seed", "3",
     "--sample-every", "1000",
 ]  # fmt: skip
