@@ -97,6 +97,8 @@ def init_parallel(device: torch.device) -> Parallel:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world == 1:
         return Parallel()
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL needs each process on its own GPU
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return Parallel(dist.get_rank(), dist.get_world_size())

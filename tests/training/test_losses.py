@@ -1,0 +1,78 @@
+"""Loss terms and feature networks: they measure what their names say."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from training import losses
+from training.errors import TrainingError
+from training.features import VGG_BLOCKS, RandomFeatures, VGGFeatures, build_feature_net, load_vgg
+from training.temporal import random_smooth_grid, valid_mask, warp
+
+
+def stripes(period: int, n: int = 2, size: int = 64) -> torch.Tensor:
+    x = torch.arange(size).float()
+    wave = (torch.sin(2 * torch.pi * x / period) + 1) / 2
+    return wave.expand(n, 3, size, size).clone()
+
+
+def test_style_loss_tells_textures_apart():
+    net = RandomFeatures(seed=1)
+    for kind in ("gram", "meanstd"):
+        targets = losses.style_targets(net(stripes(8)), kind)
+        same = losses.style_loss(net(stripes(8)), targets, kind)
+        other = losses.style_loss(net(stripes(32)), targets, kind)
+        assert same < 1e-6 < other
+
+
+def test_random_features_are_fixed_by_the_seed():
+    a, b, c = RandomFeatures(1), RandomFeatures(1), RandomFeatures(2)
+    x = torch.rand(1, 3, 32, 32)
+    assert all(torch.equal(u, v) for u, v in zip(a(x), b(x), strict=True))
+    assert not torch.equal(a(x)[0], c(x)[0])
+
+
+def test_gan_losses_sit_at_their_reference_values():
+    zero = [torch.zeros(2, 1, 4, 4)]
+    assert losses.discriminator_loss(zero, zero, "hinge") == pytest.approx(2.0)
+    half = [torch.full((2, 1, 4, 4), 0.5)]
+    assert losses.discriminator_loss(half, half, "lsgan") == pytest.approx(0.5)
+    assert losses.generator_adv_loss(half, "lsgan") == pytest.approx(0.25)
+    confident = [torch.ones(1, 1, 2, 2)], [-torch.ones(1, 1, 2, 2)]
+    assert losses.discriminator_loss(*confident, "hinge") == 0
+
+
+def test_content_and_pooled_losses_ignore_what_they_should():
+    feats = torch.randn(2, 8, 4, 4)
+    assert losses.content_loss(feats, feats * 1.0) == 0
+    assert losses.content_loss(feats, 0.5 * feats) == losses.content_loss(2 * feats, feats)
+    photo = torch.rand(1, 3, 32, 32)
+    jitter = photo + 0.05 * (torch.arange(32) % 2 * 2 - 1).float()  # fine texture only
+    assert losses.pooled_loss(jitter, photo, 8) < 1e-6 < losses.pooled_loss(1 - photo, photo, 8)
+
+
+def test_temporal_loss_is_zero_for_a_warp_equivariant_stylizer():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 32, 32, generator=gen)
+    grid = random_smooth_grid(2, 32, 32, 0.05, gen)
+    mask = valid_mask(grid)
+    assert 0.5 < mask.mean() <= 1
+    stylize = lambda t: 1 - t  # noqa: E731 - a pixel-wise map commutes with any warp
+    assert losses.temporal_loss(stylize(warp(x, grid)), warp(stylize(x), grid), mask) < 1e-6
+    blur = lambda t: torch.nn.functional.avg_pool2d(t, 3, 1, 1)  # noqa: E731
+    assert losses.temporal_loss(stylize(warp(x, grid)), blur(warp(stylize(x), grid)), mask) > 0.01
+
+
+def test_user_vgg_weights_load_in_torchvision_layout(tmp_path):
+    net = VGGFeatures(VGG_BLOCKS[13])
+    state = {k: torch.randn_like(v) for k, v in net.state_dict().items()}
+    state |= {f"features.{i}.weight": torch.randn(512, 512, 3, 3) for i in (24, 26, 28)}
+    state |= {"classifier.0.weight": torch.randn(4, 4)}
+    torch.save(state, tmp_path / "vgg16.pth")
+    loaded = build_feature_net(0, str(tmp_path / "vgg16.pth"))
+    assert torch.equal(loaded.features[0].weight, state["features.0.weight"])
+    assert [f.shape[1] for f in loaded(torch.rand(1, 3, 32, 32))] == [64, 128, 256, 512]
+    torch.save({"features.0.weight": torch.randn(64, 3, 3, 3)}, tmp_path / "other.pth")
+    with pytest.raises(TrainingError, match="not a VGG16/19"):
+        load_vgg(tmp_path / "other.pth")
