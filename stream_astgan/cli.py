@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import __version__, catalog
+from . import __version__, bench, catalog, demo
 from .contract import META_GMAC, META_RECOMMENDED, META_SOURCE, META_STEPS, META_STYLE
 from .environment import environment_report
 from .errors import AstganError
@@ -171,6 +171,11 @@ def run_command(
         preset=preset,
         overwrite=overwrite,
     )
+    _execute(opts, json_out, quiet)
+
+
+def _execute(opts: RunOptions, json_out: bool, quiet: bool) -> Summary:
+    """Run with a progress bar, print the summary, and turn outcomes into exit codes."""
     progress: FrameProgress | None = None
 
     def ready(result: RunResult) -> None:
@@ -196,6 +201,7 @@ def run_command(
         error_line("interrupted before any frame was written")
         raise typer.Exit(EXIT_INTERRUPTED) from None
     if progress is not None:
+        progress.finish(result.stats)
         progress.__exit__(None, None, None)
     summary = summarize(opts, result)
     if json_out:
@@ -204,6 +210,7 @@ def run_command(
         summary.show()
     if result.stats.interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
+    return summary
 
 
 def summarize(opts: RunOptions, result: RunResult) -> Summary:
@@ -243,6 +250,102 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
         latency_ms_p95=stats.latency_percentile(95),
         notes=notes,
     )
+
+
+@app.command("demo")
+def demo_command(
+    output: Annotated[
+        Path,
+        typer.Option("-o", "--output", help="Where the stylized demo goes (never overwritten)."),
+    ] = Path("astgan-demo.mp4"),
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Style name or .onnx path (default style).")
+    ] = None,
+    seconds: Annotated[float, typer.Option(help="Length of the synthetic clip.")] = 5.0,
+    provider: Annotated[str, typer.Option(help="auto | cpu | cuda | tensorrt.")] = "auto",
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the JSON summary on stdout.")
+    ] = False,
+) -> None:
+    """Make a short synthetic 640x360 clip with a tone, stylize it with the default model, and
+    report the speed. Works offline on a fresh install."""
+    setup_logging(quiet=False)
+    if not 0 < seconds <= 600:
+        error_line(f"--seconds must be in (0, 600], got {seconds}")
+        raise typer.Exit(2)
+    output = demo.free_name(output)
+    clip = demo.free_name(output.with_name(f"{output.stem}-input.mp4"))
+    try:
+        demo.write_demo_clip(clip, seconds)
+    except OSError as e:
+        error_line(f"{clip}: cannot write the demo clip ({e.strerror or e})")
+        raise typer.Exit(2) from None
+    opts = RunOptions(input=clip, output=output, model=model, provider=provider)
+    summary = _execute(opts, json_out, quiet=json_out)
+    if not json_out:
+        stderr.print(f"input {clip} -> output {output} at {summary.fps:.1f} fps end to end")
+
+
+@app.command("bench")
+def bench_command(
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Style name or .onnx path (default style).")
+    ] = None,
+    input: Annotated[
+        Path | None,
+        typer.Option(
+            "--input", help="A video to measure on (default: the demo scene, with audio)."
+        ),
+    ] = None,
+    size: Annotated[str, typer.Option(help="Comma-separated sizes WxH.")] = "640x360,1280x720",
+    batch: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1",
+    provider: Annotated[str, typer.Option(help="auto | cpu | cuda | tensorrt.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8.")] = "auto",
+    seconds: Annotated[float, typer.Option(help="Length of the demo clip and live test.")] = 4.0,
+    threads: Annotated[int | None, typer.Option(help="CPU inference threads.")] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object on stdout.")
+    ] = False,
+) -> None:
+    """Measure decode-only, inference-only, encode-only and end-to-end fps per size and batch,
+    and live capture-to-output latency (p50/p95). Warm-up frames are not counted."""
+    setup_logging(quiet=False)
+    try:
+        batches = [int(b) for b in batch.split(",") if b.strip()]
+    except ValueError:
+        error_line(f"--batch must be comma-separated integers, got {batch!r}")
+        raise typer.Exit(2) from None
+    sizes = [s.strip() for s in size.split(",") if s.strip()]
+    try:
+        with stderr.status("benchmarking") as status:
+            report = bench.run_bench(
+                model, input, sizes, batches, provider, precision, seconds, threads,
+                progress=lambda message: status.update(f"benchmarking: {message}"),
+            )  # fmt: skip
+    except AstganError as e:
+        error_line(str(e))
+        raise typer.Exit(e.exit_code) from None
+    if json_out:
+        print_json(report)
+        return
+    table = Table(
+        "size", "batch", "provider", "precision", "decode", "inference", "encode", "end to end",
+        "live fps", "latency p50/p95 ms", title="fps (higher is better)",
+    )  # fmt: skip
+    for r in report["rows"]:
+        live = "" if r["live_fps"] is None else str(r["live_fps"])
+        latency = (
+            ""
+            if r["live_latency_ms_p50"] is None
+            else f"{r['live_latency_ms_p50']:.0f} / {r['live_latency_ms_p95']:.0f}"
+        )
+        table.add_row(
+            r["size"], str(r["batch"]), r["provider"], r["precision"], str(r["decode_fps"]),
+            str(r["inference_fps"]), str(r["encode_fps"]), str(r["end_to_end_fps"]), live, latency,
+        )  # fmt: skip
+    stderr.print(table)
+    env = report["environment"]
+    stderr.print(f"{env['cpu']}, {env['cores']} cores, {report['engine'].get('threads')} threads")
 
 
 @app.command("models")

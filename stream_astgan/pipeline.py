@@ -79,10 +79,14 @@ class Pipeline:
         self.on_written = on_written
         rate = source.info.rate
         self.max_wait = float(1 / rate) if rate else 0.05
-        self._to_infer: queue.Queue = queue.Queue(maxsize=2 * batch + 2)
+        # A live source must not queue stale frames behind the model: its queue holds one frame,
+        # and a newer frame replaces it (a drop) rather than waiting behind it.
+        self.live = source.info.live
+        self._to_infer: queue.Queue = queue.Queue(maxsize=1 if self.live else 2 * batch + 2)
         self._to_write: queue.Queue = queue.Queue(maxsize=2)
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
+        self._replaced = 0
         self.stats = RunStats()
 
     # -- plumbing -------------------------------------------------------------------------
@@ -95,6 +99,19 @@ class Pipeline:
             except queue.Full:
                 continue
         return False
+
+    def _put_newest(self, frame: Frame) -> None:
+        """Replace a frame the model has not taken yet: live output shows the newest picture."""
+        while True:
+            try:
+                self._to_infer.put_nowait(frame)
+                return
+            except queue.Full:
+                try:
+                    self._to_infer.get_nowait()
+                    self._replaced += 1
+                except queue.Empty:
+                    pass
 
     def _fail(self, error: BaseException) -> None:
         self._errors.append(error)
@@ -110,7 +127,9 @@ class Pipeline:
         try:
             for frame in self.source.frames():
                 self.stats.frames_in += 1
-                if not self._put(self._to_infer, frame):
+                if self.live:
+                    self._put_newest(frame)
+                elif not self._put(self._to_infer, frame):
                     return
             self._put(self._to_infer, _End(getattr(self.source, "trailing_audio", [])))
         except BaseException as e:
@@ -183,7 +202,7 @@ class Pipeline:
             for w in workers:
                 w.join(timeout=10)
             self.stats.elapsed_s = time.perf_counter() - t0
-            self.stats.dropped = self.source.dropped
+            self.stats.dropped = self.source.dropped + self._replaced
             self.stats.undecodable = self.source.undecodable
             self.stats.ended_early = self.source.ended_early
             self._finish_sinks(trailing)

@@ -29,7 +29,8 @@ from rich.text import Text
 from .frames import Frame
 from .pipeline import RunStats
 
-stderr = Console(stderr=True, highlight=False)
+# Without a terminal rich assumes 80 columns, which mangles tables in logs; give them room.
+stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
 
 
 def setup_logging(quiet: bool) -> None:
@@ -80,6 +81,11 @@ class FrameProgress:
     def advance(self, frame: Frame, stats: RunStats) -> None:
         if self.enabled:
             self._progress.update(self._task, completed=stats.frames_out)
+
+    def finish(self, stats: RunStats) -> None:
+        """Stream frame counts are estimates; at the end the bar shows what really happened."""
+        if self.enabled and not stats.interrupted:
+            self._progress.update(self._task, total=stats.frames_out, completed=stats.frames_out)
 
 
 @dataclass

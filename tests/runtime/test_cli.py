@@ -162,3 +162,29 @@ def test_models_and_info_commands(invert_model):
     info = json.loads(res.stdout)
     assert info["session"]["really_used"] == "cpu"
     assert "cpu" in info["providers_loadable"]
+
+
+def test_demo_writes_a_stylized_clip_with_audio_and_never_overwrites(invert_model, media, tmp_path):
+    out = tmp_path / "demo.mp4"
+    out.write_bytes(b"keep me")
+    res = run_cli("demo", "-o", out, "--model", invert_model, "--seconds", "1", "--json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    made = tmp_path / "demo-1.mp4"
+    assert summary["output"] == str(made) and out.read_bytes() == b"keep me"
+    assert summary["frames_out"] == 30 and summary["audio"].startswith("copied")
+    assert len(media.audio_packets(made)) > 0
+
+
+def test_bench_reports_every_stage(invert_model):
+    res = run_cli("bench", "--model", invert_model, "--size", "160x96", "--batch", "1,3",
+                  "--seconds", "1", "--json")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert [(r["size"], r["batch"]) for r in report["rows"]] == [("160x96", 1), ("160x96", 3)]
+    for row in report["rows"]:
+        for key in ("decode_fps", "inference_fps", "encode_fps", "end_to_end_fps"):
+            assert row[key] > 0
+    assert report["rows"][0]["live_latency_ms_p50"] > 0
+    assert report["environment"]["cores"] >= 1
+    assert report["engine"]["provider"] == "cpu"
