@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import logging
 import warnings
@@ -11,6 +12,7 @@ import onnx
 import torch
 from torch import nn
 
+from export.errors import ExportError
 from export.wrapper import FramesWrapper
 from stream_astgan.contract import INPUT_NAME, OUTPUT_NAME
 
@@ -27,6 +29,7 @@ def export_fp32(generator: nn.Module, opset: int = OPSET) -> onnx.ModelProto:
     based exporter records the padding arithmetic symbolically, so one trace serves every frame
     size; its optimizer folds constants and removes dead nodes.
     """
+    _refuse_shadowing_triton_folder()
     wrapper = FramesWrapper(generator).eval()
     # Sizes off the stride and a batch above 1, so that no dimension is specialised by the trace.
     example = torch.zeros(2, 2 * wrapper.stride + 3, 3 * wrapper.stride + 5, 3, dtype=torch.uint8)
@@ -47,6 +50,22 @@ def export_fp32(generator: nn.Module, opset: int = OPSET) -> onnx.ModelProto:
     _name_output_dims(model)
     _strip_trace_metadata(model)
     return model
+
+
+def _refuse_shadowing_triton_folder() -> None:
+    """A plain folder named `triton` on the import path breaks torch's tracer; say so plainly.
+
+    torch imports the `triton` compiler when it can find it, and Python takes any folder of
+    that name in the current directory (say, a Triton model repository written there by
+    `--triton triton`) for the package. The trace then fails deep inside torch.
+    """
+    spec = importlib.util.find_spec("triton")
+    if spec is not None and spec.origin is None and spec.submodule_search_locations:
+        folders = ", ".join(spec.submodule_search_locations)
+        raise ExportError(
+            f"the folder {folders} shadows the 'triton' package torch looks for; run from "
+            "another directory or rename it (e.g. write Triton repositories to model_repository)"
+        )
 
 
 def _name_output_dims(model: onnx.ModelProto) -> None:

@@ -38,18 +38,19 @@ THRESHOLDS = (1, 2, 8)
 
 @dataclass(frozen=True)
 class Case:
-    """One parity input: a named batch of frames."""
+    """One parity input: a named batch of frames; `natural` when it looks like real footage."""
 
     name: str
     frames: np.ndarray
+    natural: bool = True
 
 
 def parity_cases(photos: list[Path], seed: int = 0) -> list[Case]:
     """Noise and a smooth gradient at odd sizes, batch 1 and 3, plus up to three real photos."""
     rng = np.random.default_rng(seed)
     cases = [
-        Case("noise 1x97x131", rng.integers(0, 256, (1, 97, 131, 3), dtype=np.uint8)),
-        Case("noise 3x64x80", rng.integers(0, 256, (3, 64, 80, 3), dtype=np.uint8)),
+        Case("noise 1x97x131", rng.integers(0, 256, (1, 97, 131, 3), dtype=np.uint8), False),
+        Case("noise 3x64x80", rng.integers(0, 256, (3, 64, 80, 3), dtype=np.uint8), False),
         Case("gradient 1x45x61", _gradient(45, 61)),
     ]
     sizes = ((360, 640), (97, 131), (243, 431))
@@ -63,6 +64,11 @@ def parity_cases(photos: list[Path], seed: int = 0) -> list[Case]:
 
 SLOW_RUNNER_MAX_PIXELS = 20_000
 """Frames per batch above this are skipped by slow runners (onnx.reference: ~20 s per megapixel)."""
+
+
+def natural_cases(cases: list[Case]) -> list[Case]:
+    """Photos and the gradient: what quantization is calibrated for and judged on (not noise)."""
+    return [c for c in cases if c.natural]
 
 
 def small_cases(cases: list[Case]) -> list[Case]:

@@ -17,7 +17,9 @@ class FramesWrapper(nn.Module):
 
     The frame is padded to the generator's stride by repeating its edge pixels: zero padding
     would feed black borders into the convolutions and darken the picture's edges, and reflect
-    padding fails on frames smaller than the padding. The padding is cropped off afterwards.
+    padding fails on frames smaller than the padding. Frames are also padded to at least two
+    strides, so that the deepest level is 2x2 or more and the network's own reflect padding
+    has something to reflect. The padding is cropped off afterwards.
     """
 
     def __init__(self, generator: nn.Module) -> None:
@@ -31,9 +33,14 @@ class FramesWrapper(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         height, width = frames.shape[1], frames.shape[2]
         x = frames.permute(0, 3, 1, 2).to(torch.float32) / 255.0
-        pad_h = (self.stride - height % self.stride) % self.stride
-        pad_w = (self.stride - width % self.stride) % self.stride
+        pad_h = self._padded(height) - height
+        pad_w = self._padded(width) - width
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
         y = self.generator(x)[:, :, :height, :width]
         y = torch.round(torch.clamp(y, 0.0, 1.0) * 255.0)
         return y.to(torch.uint8).permute(0, 2, 3, 1)
+
+    def _padded(self, size: int) -> int:
+        """`size` rounded up to the stride, and at least two strides (symbolic when traced)."""
+        rounded = (size + self.stride - 1) // self.stride * self.stride
+        return torch.sym_max(rounded, 2 * self.stride)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import onnx
 import pytest
 from torch import nn
 
-from export.onnx_export import check_model
+from export.errors import ExportError
+from export.onnx_export import check_model, export_fp32
 from export.verify import Case, compare, onnxruntime_runner, torch_runner
 from stream_astgan.contract import INPUT_NAME, OUTPUT_NAME
 
@@ -61,3 +64,15 @@ def test_the_stylization_is_not_trivial(fp32_model: onnx.ModelProto) -> None:
     out = onnxruntime_runner(fp32_model, 1)(frames)
     assert not np.array_equal(out[0], out[1])
     assert not np.array_equal(out, frames)
+
+
+def test_a_folder_named_triton_on_the_path_is_reported(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, generator: nn.Module
+) -> None:
+    """`--triton triton` in the working directory would otherwise break every later export."""
+    if importlib.util.find_spec("triton") is not None:
+        pytest.skip("the real triton package is installed")
+    (tmp_path / "triton").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ExportError, match="shadows the 'triton' package"):
+        export_fp32(generator)

@@ -58,3 +58,10 @@ def test_output_is_clamped_and_rounded() -> None:
 def test_a_generator_without_stride_is_refused() -> None:
     with pytest.raises(TypeError, match="stride"):
         FramesWrapper(nn.Identity())
+
+
+def test_tiny_frames_are_padded_to_two_strides() -> None:
+    """The network's own reflect padding needs a deepest level of at least 2x2."""
+    generator = RecordingIdentity()
+    FramesWrapper(generator)(torch.zeros(1, 1, 9, 3, dtype=torch.uint8))
+    assert generator.seen is not None and generator.seen.shape == (1, 3, 16, 16)
