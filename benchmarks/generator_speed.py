@@ -30,6 +30,7 @@ CANDIDATES = {
     "batch-norm": replace(GeneratorConfig(), norm="batch"),
     "instance-norm": replace(GeneratorConfig(), norm="instance"),
     "no-skips": replace(GeneratorConfig(), skips=False),
+    "pixelshuffle": replace(GeneratorConfig(), upsample="pixelshuffle"),
     "resize-conv": replace(GeneratorConfig(), upsample="nearest"),
     "w12": replace(GeneratorConfig(), width=12, max_width=48),
     "w16-8blocks": replace(GeneratorConfig(), res_blocks=8),

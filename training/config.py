@@ -37,7 +37,7 @@ class GeneratorConfig:
     norm: str = "none"  # none | batch (folds into convs at export) | instance
     padding: str = "reflect"  # reflect | zeros: reflect keeps image borders free of bands
     skips: bool = True  # add encoder features to the decoder at each level
-    upsample: str = "pixelshuffle"  # pixelshuffle (ICNR init) | nearest (resize-conv)
+    upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
 
 
 @dataclass
@@ -249,7 +249,7 @@ def validate(cfg: TrainConfig) -> None:
     choices = {
         "generator.norm": (cfg.generator.norm, ("batch", "instance", "none")),
         "generator.padding": (cfg.generator.padding, ("reflect", "zeros")),
-        "generator.upsample": (cfg.generator.upsample, ("pixelshuffle", "nearest")),
+        "generator.upsample": (cfg.generator.upsample, ("bilinear", "pixelshuffle", "nearest")),
         "loss.gan_mode": (cfg.loss.gan_mode, ("hinge", "lsgan")),
         "loss.style_stat": (cfg.loss.style_stat, ("gram", "meanstd")),
         "optim.lr_policy": (cfg.optim.lr_policy, ("adaptive", "fixed")),

@@ -49,7 +49,8 @@ def test_count_macs_matches_a_hand_count():
 
 
 def test_default_generator_fits_the_real_time_budget():
-    assert count_macs(build_generator(GeneratorConfig()), 360, 640) <= 0.7e9
+    # ~0.75 GMAC ran at 60+ fps (model only, 2 threads): benchmarks/generator_speed.py
+    assert count_macs(build_generator(GeneratorConfig()), 360, 640) <= 0.75e9
 
 
 def test_discriminator_outputs_per_scale():
