@@ -117,17 +117,18 @@ def plan(
     wanted = list(GPU_PROVIDERS) if requested == "auto" else [CHOICES[requested]]
     if requested == "tensorrt":
         wanted.append(CUDA)  # TensorRT hands unsupported nodes to CUDA
-    chosen, notes = [], []
+    chosen, skipped = [], []
     for provider in wanted:
         problem = load_problem(provider)
         if problem is None:
             chosen.append((provider, _options(provider, hint, device_id)))
         elif requested == "auto" or provider != CHOICES[requested]:
-            notes.append(f"{SHORT[provider]} unavailable: {problem}")
+            skipped.append(f"{SHORT[provider]}: {problem}")
         else:
             raise ProviderError(
                 f"--provider {requested} cannot run here ({problem}); use --provider cpu or auto"
             )
+    notes = [f"GPU providers unavailable ({'; '.join(skipped)})"] if skipped else []
     return [*chosen, (CPU, {})], notes
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
-from rich.logging import RichHandler
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -33,12 +32,18 @@ from .pipeline import RunStats
 stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 140)
 
 
+class _OneLineHandler(logging.Handler):
+    """`warning: message`, one line, printed through the console so progress bars stay intact."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        label = Text(f"{record.levelname.lower()}: ", style="yellow")
+        stderr.print(label + Text(record.getMessage()), soft_wrap=True)
+
+
 def setup_logging(quiet: bool) -> None:
     """Warnings from the stages appear as one line each on stderr (none with --quiet)."""
-    handler = RichHandler(console=stderr, show_time=False, show_path=False, markup=False)
-    logging.basicConfig(
-        level=logging.ERROR if quiet else logging.WARNING, handlers=[handler], force=True
-    )
+    level = logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, handlers=[_OneLineHandler()], force=True)
 
 
 def error_line(message: str) -> None:

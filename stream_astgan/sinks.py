@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -45,8 +46,11 @@ def check_output(
     folder = folder if str(folder) else Path(".")
     if not folder.exists():
         raise OutputError(f"{folder}: folder does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputError(f"{folder}: folder is not writable")
+    try:  # os.access says yes to root even on read-only file systems; a real file tells
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".astgan-probe-"):
+            pass
+    except OSError as e:
+        raise OutputError(f"{folder}: folder is not writable ({e.strerror or e})") from None
 
 
 def partial_path(target: Path) -> Path:
@@ -182,6 +186,9 @@ class VideoSink(Sink):
             raise OutputError(f"{self.path}: writing failed ({e.strerror or e})") from None
 
     def finish(self, trailing_packets: list[Any] | None = None) -> None:
+        if self.written == 0:  # an empty file that looks complete would be worse than none
+            self.abort()
+            return
         for packet in trailing_packets or []:
             self._mux_audio(packet)
         self._mux_video(self.video.encode())

@@ -79,7 +79,7 @@ def test_plan_auto_skips_unloadable_gpu_providers_with_a_reason(monkeypatch):
     monkeypatch.setattr(providers, "load_problem", lambda p: problems.get(p))
     chosen, notes = providers.plan("auto")
     assert [n for n, _ in chosen] == [providers.CUDA, providers.CPU]
-    assert notes == ["tensorrt unavailable: libnvinfer.so.10 not found"]
+    assert notes == ["GPU providers unavailable (tensorrt: libnvinfer.so.10 not found)"]
 
 
 @pytest.mark.parametrize("requested", ["cuda", "tensorrt"])
@@ -104,7 +104,7 @@ def test_real_gpu_request_on_this_machine(invert_model):
         Engine(invert_model, provider="cuda")
     engine = Engine(invert_model, provider="auto")
     assert engine.report.provider == "cpu"
-    assert any("cuda unavailable" in n for n in engine.report.notes)
+    assert any("cuda: " in n for n in engine.report.notes)
 
 
 def test_unknown_provider():
