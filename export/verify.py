@@ -1,8 +1,8 @@
 """Parity: does the ONNX file compute what the checkpoint computes, on frames like users' own?
 
 The reference is the checkpoint's generator in torch, wrapped exactly as the graph is. Each
-candidate runner (ONNX Runtime on this CPU, or onnx's reference evaluator for true fp16
-arithmetic) stylizes the same frames: noise, a smooth synthetic picture and real photos, at
+candidate runner (ONNX Runtime on this CPU, or onnx's reference evaluator, which keeps fp16
+tensors in fp16) stylizes the same frames: noise, a smooth synthetic picture and real photos, at
 odd sizes and batch 3 as well as batch 1. Differences are measured per pixel in 0..255 levels.
 """
 
@@ -35,6 +35,10 @@ FP32_MAX_FRACTION = 0.001
 THRESHOLDS = (1, 2, 8)
 """Error levels whose exceeding pixel fractions are reported (`frac_over_<t>`)."""
 
+SLOW_RUNNER_MAX_PIXELS = 20_000
+"""Batches larger than this are left to fast runners (onnx.reference needs about a minute per
+megapixel for the default generator on this machine)."""
+
 
 @dataclass(frozen=True)
 class Case:
@@ -60,10 +64,6 @@ def parity_cases(photos: list[Path], seed: int = 0) -> list[Case]:
         batch = np.stack([load_photo(p, 72, 128) for p in photos[:3]])
         cases.append(Case("3 photos 3x72x128", batch))
     return cases
-
-
-SLOW_RUNNER_MAX_PIXELS = 20_000
-"""Frames per batch above this are skipped by slow runners (onnx.reference: ~20 s per megapixel)."""
 
 
 def natural_cases(cases: list[Case]) -> list[Case]:
@@ -116,7 +116,6 @@ def compare(
     reference: Runner,
     candidate: Runner,
     cases: list[Case],
-    on_case: Callable[[str], None] | None = None,
 ) -> dict[str, float | None]:
     """Error of `candidate` against `reference` over all cases, in 0..255 levels.
 
@@ -137,8 +136,6 @@ def compare(
         absolute += float(diff.sum(dtype=np.float64))
         squared += float(np.square(diff, dtype=np.float64).sum())
         values += diff.size
-        if on_case is not None:
-            on_case(case.name)
     errors = np.concatenate(pixel_errors)
     stats: dict[str, float | None] = {
         "cases": len(cases),
