@@ -30,11 +30,15 @@ def test_graph_follows_the_contract(fp32_model: onnx.ModelProto) -> None:
     assert opset.get("", opset.get("ai.onnx", 0)) >= 17
 
 
-def test_batch_norm_is_folded_and_nothing_else_rides_along(fp32_model: onnx.ModelProto) -> None:
-    ops = {node.op_type for node in fp32_model.graph.node}
+def test_graph_is_folded_and_simplified(fp32_model: onnx.ModelProto) -> None:
+    graph = fp32_model.graph
+    ops = {node.op_type for node in graph.node}
     assert "BatchNormalization" not in ops
     assert "Conv" in ops and "Pad" in ops
-    assert not any(node.metadata_props for node in fp32_model.graph.node)
+    assert not ops & {"Identity", "Constant", "Dropout"}  # folded into initializers or gone
+    used = {name for node in graph.node for name in node.input}
+    assert all(init.name in used for init in graph.initializer)
+    assert not any(node.metadata_props for node in graph.node)
 
 
 @pytest.mark.parametrize("shape", [(1, 97, 131, 3), (3, 64, 80, 3), (2, 1, 1, 3), (1, 8, 8, 3)])
