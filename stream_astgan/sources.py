@@ -143,27 +143,18 @@ class VideoFileSource(Source):
             self.trailing_audio = audio
 
     def frames(self) -> Iterator[Frame]:
-        """Frames in order, timestamps sorted within a small window.
-
-        Some files (box.mp4 among them) store decode-order timestamps with B-frames, so the
-        decoder's output carries non-monotonic pts. The set of timestamps is right; only their
-        assignment is off, so each output frame takes the smallest pts seen and not yet used.
-        """
+        """Frames in decoder order with their timestamps put in presentation order."""
         self.trailing_audio: list[av.Packet] = []
         pending: deque[tuple[av.VideoFrame, list[av.Packet]]] = deque()
-        heap: list[int] = []
+        clock = PresentationClock(self._pts_step())
         index = 0
-        last_pts: int | None = None
-        step = self._pts_step()
         first_size = (self._first.width, self._first.height)
         warned_resize = False
         for frame, audio in self._decoded():
             pending.append((frame, audio))
-            if frame.pts is not None:
-                heapq.heappush(heap, frame.pts)
+            clock.push(frame.pts)
             while len(pending) > REORDER_WINDOW or (self._stop.is_set() and pending):
-                yield self._emit(pending.popleft(), heap, index, last_pts, step)
-                last_pts = self._last_pts
+                yield self._emit(pending.popleft(), clock.pop(), index)
                 index += 1
             if not warned_resize and (frame.width, frame.height) != first_size:
                 log.warning(
@@ -173,11 +164,10 @@ class VideoFileSource(Source):
                 )  # fmt: skip
                 warned_resize = True
         while pending and not self._stop.is_set():
-            yield self._emit(pending.popleft(), heap, index, last_pts, step)
-            last_pts = self._last_pts
+            yield self._emit(pending.popleft(), clock.pop(), index)
             index += 1
-        if last_pts is not None and not self._stop.is_set():
-            self._check_complete((last_pts + step) * self.video.time_base)
+        if clock.last is not None and not self._stop.is_set():
+            self._check_complete((clock.last + clock.step) * self.video.time_base)
 
     def _check_complete(self, reached_s: Fraction) -> None:
         """A truncated file demuxes without error but stops short of its stated duration."""
@@ -187,19 +177,8 @@ class VideoFileSource(Source):
         if duration and reached_s < duration * Fraction(95, 100) - 1:
             self.ended_early = True
 
-    def _emit(
-        self,
-        item: tuple[av.VideoFrame, list[av.Packet]],
-        heap: list[int],
-        index: int,
-        last_pts: int | None,
-        step: int,
-    ) -> Frame:
+    def _emit(self, item: tuple[av.VideoFrame, list[av.Packet]], pts: int, index: int) -> Frame:
         frame, audio = item
-        pts = heapq.heappop(heap) if heap else 0 if last_pts is None else last_pts + step
-        if last_pts is not None and pts <= last_pts:
-            pts = last_pts + 1  # the muxer needs strictly increasing timestamps
-        self._last_pts = pts
         rgb = resize_to(frame_to_rgb(frame, self.info.color), self.size)
         return Frame(rgb, pts, self.video.time_base, index, extra_packets=audio)
 
@@ -216,6 +195,35 @@ class VideoFileSource(Source):
 
     def close(self) -> None:
         self.container.close()
+
+
+class PresentationClock:
+    """Hands out timestamps in presentation order: the smallest seen and not yet used.
+
+    Some files (box.mp4 among them) store decode-order timestamps with B-frames, so the
+    decoder's output carries non-monotonic pts. The set of timestamps is right, only their
+    assignment is off. Frames without a timestamp get the previous one plus a frame; repeats
+    are nudged up one tick, because muxers need strictly increasing timestamps.
+    """
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+        self.last: int | None = None
+        self._heap: list[int] = []
+
+    def push(self, pts: int | None) -> None:
+        if pts is not None:
+            heapq.heappush(self._heap, pts)
+
+    def pop(self) -> int:
+        if self._heap:
+            pts = heapq.heappop(self._heap)
+        else:
+            pts = 0 if self.last is None else self.last + self.step
+        if self.last is not None and pts <= self.last:
+            pts = self.last + 1
+        self.last = pts
+        return pts
 
 
 def _frames_from_duration(stream: av.video.stream.VideoStream, rate: Fraction | None) -> int | None:
