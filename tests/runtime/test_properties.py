@@ -4,6 +4,7 @@ shuts down cleanly."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 from fractions import Fraction
 
@@ -122,7 +123,7 @@ def test_presentation_clock_output_strictly_increases(pts):
         clock.push(p)
         out.append(clock.pop())
     assert len(out) == len(pts)
-    assert all(b > a for a, b in zip(out, out[1:], strict=False))
+    assert all(b > a for a, b in itertools.pairwise(out))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
