@@ -20,7 +20,7 @@ from .contract import META_GMAC, META_RECOMMENDED, META_SOURCE, META_STEPS, META
 from .environment import environment_report
 from .errors import AstganError
 from .report import FrameProgress, Summary, error_line, print_json, setup_logging, stderr
-from .runner import RunOptions, RunResult, style_name, stylize
+from .runner import RunOptions, RunResult, sigterm_as_interrupt, style_name, stylize
 
 EXIT_INTERRUPTED = 130
 
@@ -411,9 +411,10 @@ def info_command(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; SIGTERM stops a run as gently as Ctrl-C from here on."""
     try:
-        app()
+        with sigterm_as_interrupt():
+            app()
     except AstganError as e:  # errors raised outside a command body (option callbacks)
         error_line(str(e))
         sys.exit(e.exit_code)

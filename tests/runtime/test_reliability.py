@@ -274,7 +274,10 @@ def test_interrupt_at_any_point_leaves_no_torn_file(
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    if when == "before the first frame":  # may land while Python is still starting up
+        assert proc.returncode in (130, -sig), err
+    else:
+        assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert not partial.exists()
     if out.exists():  # a file exists only if it holds frames, and then it plays
