@@ -38,6 +38,7 @@ class GeneratorConfig:
     padding: str = "reflect"  # reflect | zeros: reflect keeps image borders free of bands
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
+    smooth_output: bool = True  # fixed 3x3 binomial blur on the output: no 2-px checkerboard
 
 
 @dataclass

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import partial
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import fuse_conv_bn_eval
 from torch.nn.utils.parametrizations import spectral_norm
@@ -146,6 +147,13 @@ class Generator(nn.Module):
         self.head = nn.Conv2d(widths[0], 12, 3, padding=1, padding_mode=cfg.padding)
         icnr_(self.head, 2)
         self.to_rgb = nn.PixelShuffle(2)
+        self.smooth = cfg.smooth_output
+        if self.smooth:
+            # Fixed [1,2,1]x[1,2,1]/16 blur per channel: zero response at the Nyquist frequency,
+            # so the PixelShuffle head cannot produce a 2-pixel checkerboard, whatever the loss.
+            taps = torch.tensor([1.0, 2.0, 1.0])
+            blur = (taps[:, None] * taps[None, :] / 16).repeat(3, 1, 1, 1)
+            self.register_buffer("blur", blur, persistent=False)
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Features of every level, deepest last (also the space of the content loss)."""
@@ -158,7 +166,10 @@ class Generator(nn.Module):
         y = self.blocks(feats[-1])
         for up, skip in zip(self.up, reversed(feats[:-1]), strict=True):
             y = up(y, skip if self.skips else None)
-        return torch.sigmoid(self.to_rgb(self.head(y)))
+        logits = self.to_rgb(self.head(y))
+        if self.smooth:
+            logits = F.conv2d(F.pad(logits, (1, 1, 1, 1), mode="replicate"), self.blur, groups=3)
+        return torch.sigmoid(logits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))

@@ -58,3 +58,20 @@ def test_discriminator_outputs_per_scale():
     logits, feats = d(torch.rand(2, 3, 64, 64))
     assert [t.shape for t in logits] == [(2, 1, 8, 8), (2, 1, 4, 4)]
     assert [t.shape[1] for t in feats] == [8, 8]
+
+
+def test_smoothed_output_has_no_two_pixel_checkerboard():
+    """Even with a head whose sub-pixel phases have learned different filters, the output
+    logits keep (almost) no 2-pixel checkerboard: the binomial blur's response there is 0."""
+    cfg = GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1)
+    checker = torch.tensor([[1.0, -1.0], [-1.0, 1.0]]).repeat(32, 32)  # 64x64, period 2
+    energy = {}
+    for smooth in (True, False):
+        torch.manual_seed(0)
+        g = build_generator(GeneratorConfig(**{**cfg.__dict__, "smooth_output": smooth}))
+        torch.nn.init.normal_(g.head.weight, std=0.3)  # break ICNR: phases now differ
+        with torch.no_grad():
+            y = g(torch.rand(1, 3, 64, 64)).clamp(1e-6, 1 - 1e-6)
+        logits = torch.log(y / (1 - y))
+        energy[smooth] = float((logits * checker).mean(dim=(2, 3)).abs().max())
+    assert energy[True] < 0.05 * energy[False]
