@@ -48,12 +48,12 @@ def conv_weight_types(model: onnx.ModelProto) -> dict[str, int]:
 def to_int8(model: onnx.ModelProto, calibration: CalibrationDataReader) -> onnx.ModelProto:
     """Static QDQ quantization: int8 per-channel conv weights, uint8 activations.
 
-    Activation ranges come from running `calibration`'s frames through the fp32 graph, as the
-    moving average of each frame's min/max (the extremes of single frames cost more accuracy
-    than they protect). Only convolutions and the residual/skip additions are quantized
-    (quantizing every op was no faster here), except the first and the last convolution: the
-    first sees the exact input, the last sets the output colours directly. Measured on a
-    trained checkpoint, the moving average and the two exclusions roughly halved the error.
+    Activation ranges are the min/max over `calibration`'s frames run through the fp32 graph.
+    Only convolutions are quantized, and not the first and the last: the first sees the exact
+    input, the last sets the output colours directly. On a 400-step checkpoint of the default
+    generator this gave a mean error of 0.30 levels against fp32, where also quantizing the
+    additions gave 0.45, all layers 0.66, and moving-average ranges 0.98 (they clip
+    highlights); none of these choices changed the speed.
     """
     convs = [node.name for node in model.graph.node if node.op_type == "Conv"]
     with tempfile.TemporaryDirectory(prefix="astgan-int8-") as tmp:
@@ -65,13 +65,12 @@ def to_int8(model: onnx.ModelProto, calibration: CalibrationDataReader) -> onnx.
                 target,
                 calibration,
                 quant_format=QuantFormat.QDQ,
-                op_types_to_quantize=["Conv", "Add"],
+                op_types_to_quantize=["Conv"],
                 nodes_to_exclude=[convs[0], convs[-1]] if len(convs) > 2 else [],
                 per_channel=True,
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 calibrate_method=CalibrationMethod.MinMax,
-                extra_options={"CalibMovingAverage": True},
             )
         quantized = onnx.load(target)
     del quantized.graph.value_info[:]  # stale shapes from calibration; ORT infers its own
