@@ -265,7 +265,7 @@ def test_interrupt_at_any_point_leaves_no_torn_file(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     if when == "before the first frame":
-        time.sleep(0.5)
+        time.sleep(1.0)  # past interpreter start-up, into imports or model loading
     else:
         deadline = time.time() + 60
         while time.time() < deadline and not partial.exists():
