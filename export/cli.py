@@ -134,7 +134,7 @@ def _export(
     with Progress(
         *columns, console=console, transient=True, disable=not console.is_terminal
     ) as bar:
-        task = bar.add_task("load checkpoint", total=None)
+        task = bar.add_task("starting", total=None)
 
         def show(stage: str, done: int, total: int) -> None:
             bar.update(task, description=stage, completed=done, total=total)

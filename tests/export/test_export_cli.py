@@ -151,3 +151,14 @@ def test_a_failed_parity_check_writes_nothing(
     assert result.exit_code == 1
     assert "fp32 parity failed" in result.stderr and "no model was written" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_bad_photo_folder_is_named(checkpoint_path: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no photos here")
+    for folder, message in (("missing", "does not exist"), ("empty", "holds no photos")):
+        result = _run(
+            str(checkpoint_path), "-o", str(tmp_path / "m.onnx"), "--calib", str(tmp_path / folder)
+        )
+        assert result.exit_code == 2 and message in result.stderr
+    assert not (tmp_path / "m.onnx").exists()
