@@ -32,18 +32,27 @@ def generator_adv_loss(fake: list[torch.Tensor], mode: str) -> torch.Tensor:
     return torch.stack(losses).mean()
 
 
-def gram(f: torch.Tensor) -> torch.Tensor:
-    """Per-sample Gram matrix [N, C, C] normalised by the number of positions."""
+def centred_gram(f: torch.Tensor) -> torch.Tensor:
+    """Per-sample Gram matrix [N, C, C] of the features minus their spatial mean.
+
+    ReLU features have large means, so a plain Gram matrix is dominated by the outer product
+    of the means; a relative error on it is small long before the texture (the covariance)
+    matches. Centring makes the covariance carry its own weight; the means are kept apart."""
     n, c, h, w = f.shape
     flat = f.reshape(n, c, h * w).float()
+    flat = flat - flat.mean(dim=2, keepdim=True)
     return flat @ flat.transpose(1, 2) / (h * w)
 
 
 def feature_stats(feats: list[torch.Tensor], kind: str) -> list[torch.Tensor]:
-    """Per-sample texture statistics of each layer: Gram matrices, or channel mean and std."""
-    if kind == "gram":
-        return [gram(f) for f in feats]
-    return [torch.cat([f.float().mean((2, 3)), f.float().std((2, 3))], 1) for f in feats]
+    """Per-sample texture statistics of each layer: "gram" gives the centred Gram matrix and
+    the channel means as two entries; "meanstd" the channel means and standard deviations."""
+    stats = []
+    for f in feats:
+        mean = f.float().mean((2, 3))
+        second = centred_gram(f) if kind == "gram" else f.float().std((2, 3))
+        stats += [mean, second]
+    return stats
 
 
 def style_targets(feats: list[torch.Tensor], kind: str) -> list[torch.Tensor]:
