@@ -6,8 +6,9 @@ recommended for CPUs only where this export measured it faster, at an error user
 
 from __future__ import annotations
 
-INT8_MIN_SPEEDUP = 1.05
-"""int8 must be at least 5% faster than fp32: less is within timing noise, not worth the error."""
+INT8_MIN_SPEEDUP = 1.10
+"""int8 must be at least 10% faster than fp32: repeated measurements of one model on this
+shared machine varied by several percent, so a smaller gain may not be real."""
 
 INT8_MAX_MEAN_ABS = 1.5
 INT8_MAX_FRAC_OVER_8 = 0.01
