@@ -7,6 +7,8 @@ import importlib.util
 import numpy as np
 import onnx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from export.errors import ExportError
@@ -49,6 +51,18 @@ def test_onnxruntime_accepts_any_batch_and_size(
     frames = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
     out = run(frames)
     assert out.shape == shape and out.dtype == np.uint8
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(st.integers(1, 3), st.integers(1, 60), st.integers(1, 60))
+def test_any_frame_size_matches_torch(
+    fp32_model: onnx.ModelProto, generator: nn.Module, batch: int, height: int, width: int
+) -> None:
+    frames = np.random.default_rng(height * width).integers(
+        0, 256, (batch, height, width, 3), dtype=np.uint8
+    )
+    stats = compare(torch_runner(generator), onnxruntime_runner(fp32_model, 1), [Case("x", frames)])
+    assert stats["max_abs"] <= 2 and stats["frac_over_1"] <= 0.01
 
 
 @pytest.mark.parametrize("shape", [(1, 97, 131, 3), (3, 40, 56, 3)])

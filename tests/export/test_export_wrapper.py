@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from export.wrapper import FramesWrapper
@@ -24,8 +26,17 @@ class RecordingIdentity(nn.Module):
         return x
 
 
-@pytest.mark.parametrize("shape", [(1, 97, 131, 3), (3, 5, 7, 3), (2, 16, 24, 3), (1, 1, 1, 3)])
-def test_identity_generator_returns_the_frames_unchanged(shape: tuple[int, ...]) -> None:
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 70),
+    st.integers(1, 70),
+    st.sampled_from([(1, 97, 131, 3), None]),
+)
+def test_identity_generator_returns_the_frames_unchanged(
+    batch: int, height: int, width: int, fixed: tuple[int, ...] | None
+) -> None:
+    shape = fixed or (batch, height, width, 3)
     frames = torch.randint(0, 256, shape, dtype=torch.uint8)
     out = FramesWrapper(RecordingIdentity())(frames)
     assert out.dtype == torch.uint8
