@@ -21,6 +21,8 @@ from export.verify import FP32_MAX_FRACTION
 
 
 class Precision(str, Enum):
+    """The --precision choices (typer shows them in --help and rejects others)."""
+
     fp32 = "fp32"
     fp16 = "fp16"
     int8 = "int8"
