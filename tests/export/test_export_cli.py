@@ -162,3 +162,14 @@ def test_a_bad_photo_folder_is_named(checkpoint_path: Path, tmp_path: Path) -> N
         )
         assert result.exit_code == 2 and message in result.stderr
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_exports_are_reproducible(
+    fp32_export: tuple[Path, dict], checkpoint_path: Path, photo_dir: Path, tmp_path: Path
+) -> None:
+    """The same checkpoint and options give the same bytes, so a model file can be rebuilt."""
+    out, _ = fp32_export
+    again = tmp_path / "again.onnx"
+    result = _run(str(checkpoint_path), "-o", str(again), "--calib", str(photo_dir))
+    assert result.exit_code == 0, result.stderr
+    assert again.read_bytes() == (out / "tiny.onnx").read_bytes()
