@@ -17,6 +17,7 @@ from export.metadata import read_metadata
 from export.recommend import recommended_for
 from export.verify import onnxruntime_runner
 from stream_astgan import contract
+from stream_astgan.catalog import read_metadata as runtime_read_metadata
 from training.config import config_hash
 
 
@@ -173,3 +174,9 @@ def test_exports_are_reproducible(
     result = _run(str(checkpoint_path), "-o", str(again), "--calib", str(photo_dir))
     assert result.exit_code == 0, result.stderr
     assert again.read_bytes() == (out / "tiny.onnx").read_bytes()
+
+
+def test_the_runtime_reads_the_same_metadata(fp32_export: tuple[Path, dict]) -> None:
+    """The runtime reads metadata through ONNX Runtime, without the onnx package."""
+    out, summary = fp32_export
+    assert runtime_read_metadata(out / "tiny.onnx") == summary["metadata"]
