@@ -69,7 +69,7 @@ def main(
         None,
         "--calib",
         help="Folder of ordinary photos (jpg, png, webp, ...). int8 calibrates its activation "
-        "ranges on up to 32 of them; every precision also uses three of them in the parity check.",
+        "ranges on the first 32 (by name); every precision checks parity on the last three.",
     ),
     name: str | None = typer.Option(
         None,

@@ -26,6 +26,7 @@ from export.triton import default_model_name, triton_model_dir, write_triton_mod
 from export.verify import (
     FP32_LEVELS,
     FP32_MAX_FRACTION,
+    PARITY_PHOTOS,
     Case,
     Runner,
     compare,
@@ -107,7 +108,9 @@ def run_export(
     fp32 = export_fp32(fused)
     check_model(fp32)
     reference = torch_runner(generator)  # as trained: the check covers the folding too
-    cases = parity_cases(options.photos)
+    # The last photos check parity; calibration takes the first ones (calibration.py), so int8
+    # is judged on photos it was not calibrated on whenever the folder has enough of them.
+    cases = parity_cases(options.photos[-PARITY_PHOTOS:])
 
     stage(stages[1])
     parity: dict[str, Any] = {"reference": "torch fp32 (the checkpoint)"}

@@ -35,6 +35,9 @@ FP32_MAX_FRACTION = 0.001
 THRESHOLDS = (1, 2, 8)
 """Error levels whose exceeding pixel fractions are reported (`frac_over_<t>`)."""
 
+PARITY_PHOTOS = 3
+"""Real photos per parity check: one each at 640x360, 131x97 and 431x243, then all three batched."""
+
 SLOW_RUNNER_MAX_PIXELS = 20_000
 """Batches larger than this are left to fast runners (onnx.reference needs about a minute per
 megapixel for the default generator on this machine)."""
@@ -50,7 +53,7 @@ class Case:
 
 
 def parity_cases(photos: list[Path], seed: int = 0) -> list[Case]:
-    """Noise and a smooth gradient at odd sizes, batch 1 and 3, plus up to three real photos."""
+    """Noise and a smooth gradient at odd sizes, batch 1 and 3, plus up to PARITY_PHOTOS photos."""
     rng = np.random.default_rng(seed)
     cases = [
         Case("noise 1x97x131", rng.integers(0, 256, (1, 97, 131, 3), dtype=np.uint8), False),
@@ -60,8 +63,8 @@ def parity_cases(photos: list[Path], seed: int = 0) -> list[Case]:
     sizes = ((360, 640), (97, 131), (243, 431))
     for path, (height, width) in zip(photos, sizes, strict=False):
         cases.append(Case(f"{path.name} 1x{height}x{width}", load_photo(path, height, width)[None]))
-    if len(photos) >= 3:
-        batch = np.stack([load_photo(p, 72, 128) for p in photos[:3]])
+    if len(photos) >= PARITY_PHOTOS:
+        batch = np.stack([load_photo(p, 72, 128) for p in photos[:PARITY_PHOTOS]])
         cases.append(Case("3 photos 3x72x128", batch))
     return cases
 
