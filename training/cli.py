@@ -253,7 +253,8 @@ def train(args: argparse.Namespace, console: Console) -> None:
     cfg = resume_config(args.out, layers) if args.resume else fresh_config(args, layers)
     check_run_dir(args.out, args.resume, args.overwrite)
 
-    from training.trainer import Trainer, init_parallel, pick_device  # torch import is slow
+    from training.parallel import init_parallel, pick_device  # torch imports are slow
+    from training.trainer import Trainer
 
     parallel = init_parallel(pick_device(cfg.device))
     if parallel.main:

@@ -1,6 +1,7 @@
 """The training loop: one code path for CPU, one GPU (with AMP) and torchrun data parallelism.
 
-Each step: the generator stylizes a batch of content crops together with their synthetically
+After a short warm start in which G only learns to reproduce photos, each step: the generator
+stylizes a batch of content crops together with their synthetically
 moved copies; the discriminator takes one step on painting patches vs the stylized crops; the
 generator takes one step on the weighted loss terms; the controller turns the two adversarial
 losses into the next step's learning-rate scales. Data parallelism averages gradients with one
@@ -16,15 +17,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
@@ -51,6 +49,7 @@ from training.errors import TrainingError
 from training.features import build_feature_net
 from training.metrics import MetricsLog
 from training.networks import build_discriminator, build_generator, count_macs
+from training.parallel import Parallel, pick_device
 from training.samples import save_grid
 from training.temporal import random_smooth_grid, valid_mask, warp
 
@@ -62,58 +61,6 @@ COLUMNS = [
 MAX_RECOVERIES = 5
 STYLE_TARGET_PATCHES = 64
 PREVIEW_SEED_STEP = 2**40  # a "step" no run reaches: the preview crops never match a batch
-
-
-@dataclass
-class Parallel:
-    """This process's place in a torchrun job (rank 0 of 1 when run alone)."""
-
-    rank: int = 0
-    world: int = 1
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-    def barrier(self) -> None:
-        if self.world > 1:
-            dist.barrier()
-
-    def close(self) -> None:
-        """Leave the process group (torchrun jobs), so the processes exit cleanly."""
-        if self.world > 1 and dist.is_initialized():
-            dist.destroy_process_group()
-
-    def mean(self, values: torch.Tensor) -> torch.Tensor:
-        """Average a tensor over processes (in place, returned for chaining)."""
-        if self.world > 1:
-            dist.all_reduce(values)
-            values /= self.world
-        return values
-
-
-def init_parallel(device: torch.device) -> Parallel:
-    """Join the torchrun process group if launched by torchrun, else run alone."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world == 1:
-        return Parallel()
-    if device.type == "cuda":
-        torch.cuda.set_device(device)  # NCCL needs each process on its own GPU
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Parallel(dist.get_rank(), dist.get_world_size())
-
-
-def pick_device(name: str) -> torch.device:
-    """`auto` is the local GPU when there is one; an explicit GPU that is absent is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"device {name} requested but CUDA is not available; use --device cpu")
-    return device
 
 
 @contextlib.contextmanager
@@ -285,11 +232,7 @@ class Trainer:
     ) -> None:
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
-        if self.parallel.world > 1:
-            grads = [p.grad for p in model.parameters() if p.grad is not None]
-            flat = self.parallel.mean(torch.cat([g.reshape(-1) for g in grads]))
-            for g, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
-                g.copy_(part.view_as(g))
+        self.parallel.mean_grads(model.parameters())
         scaler.step(opt)
         scaler.update()
 
