@@ -203,6 +203,8 @@ class Pipeline:
                 w.join(timeout=10)
             self.stats.elapsed_s = time.perf_counter() - t0
             self.stats.dropped = self.source.dropped + self._replaced
+            if self.live:  # frames the camera delivered, whether shown or dropped
+                self.stats.frames_in = getattr(self.source, "captured", self.stats.frames_in)
             self.stats.undecodable = self.source.undecodable
             self.stats.ended_early = self.source.ended_early
             self._finish_sinks(trailing)

@@ -19,7 +19,7 @@ from .engine import Engine
 from .errors import UsageError
 from .frames import Frame
 from .pipeline import Pipeline, RunStats
-from .preview import PreviewSink
+from .preview import PreviewSink, display_problem
 from .sinks import ImageSink, NullSink, Sink, VideoSink, check_output
 from .sizing import parse_size
 from .sources import IMAGE_SUFFIXES, ImageSource, Source, open_camera, open_source
@@ -92,6 +92,8 @@ def validate(opts: RunOptions) -> tuple[int, int] | None:
     if opts.webcam is not None and opts.output is None and not opts.preview:
         opts_note = "--no-preview without -o would show and save nothing"
         raise UsageError(f"{opts_note}; add -o FILE.mp4 or drop --no-preview")
+    if opts.webcam is not None and opts.preview and (problem := display_problem()):
+        raise UsageError(f"cannot open a preview window: {problem}; use --no-preview")
     size = parse_size(opts.size) if opts.size else None
     if size is not None and opts.scale is not None:
         raise UsageError("give either --size or --scale, not both")

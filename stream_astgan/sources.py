@@ -410,6 +410,9 @@ def open_camera(
     if not 1 <= rate <= 240:
         rate = 30.0
     first = [bgr]
+    # A file read as a camera (for rehearsal or tests) plays at its own rate, like a camera.
+    pace = 1 / rate if Path(device).is_file() else 0.0
+    due = [time.perf_counter()]
 
     def grab() -> np.ndarray | None:
         if first:
@@ -418,6 +421,9 @@ def open_camera(
             ok, img = cap.read()
             if not ok:
                 return None
+        if pace:
+            due[0] += pace
+            time.sleep(max(0.0, due[0] - time.perf_counter()))
         return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     h, w = bgr.shape[:2]

@@ -4,6 +4,7 @@ interrupts that leave a playable file, and no torch in the runtime."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -154,3 +155,57 @@ def test_bench_reports_every_stage(invert_model):
     assert report["rows"][0]["live_latency_ms_p50"] > 0
     assert report["environment"]["cores"] >= 1
     assert report["engine"]["provider"] == "cpu"
+
+
+def test_webcam_preview_without_a_display_is_a_clear_error(invert_model):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    res = subprocess.run(
+        [*CLI, "--webcam", "0", "--model", str(invert_model)],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert res.returncode == 2
+    assert (
+        res.stderr.strip()
+        == "error: cannot open a preview window: no display (DISPLAY is not set); use --no-preview"
+    )
+
+
+@pytest.fixture
+def virtual_display():
+    """An Xvfb display for preview tests; skipped where Xvfb is not installed."""
+    import shutil
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    display = f":{90 + os.getpid() % 100}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(1.0)
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_webcam_preview_and_recording_in_a_window(
+    virtual_display, make_clip, invert_model, media, tmp_path
+):
+    """A file read as a camera plays at its own rate into a real (virtual) window and a file."""
+    clip = make_clip("cam.mp4", n=25, fps=25)
+    rec = tmp_path / "rec.mp4"
+    env = {**os.environ, "DISPLAY": virtual_display}
+    args = ["--webcam", clip, "-o", rec, "--model", invert_model, "--json"]
+    res = subprocess.run(
+        [*CLI, *map(str, args)], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["frames_in"] == 25
+    assert summary["frames_out"] + summary["dropped"] == 25 and summary["frames_out"] > 10
+    assert summary["latency_ms_p50"] > 0
+    frames, times, _ = media.decode_video(rec)
+    assert len(frames) == summary["frames_out"]
+    assert times == sorted(times) and len(set(times)) == len(times)
