@@ -19,6 +19,7 @@ from torch import nn
 from export.errors import ExportError
 from export.metadata import Provenance
 from training.config import GeneratorConfig, config_hash
+from training.errors import TrainingError
 from training.networks import build_generator as build
 
 CHECKPOINT_FORMAT = "stream-astgan-checkpoint/1"
@@ -69,6 +70,8 @@ def load_checkpoint(path: Path) -> Checkpoint:
             )
     if not isinstance(raw["config"].get("generator"), dict):
         raise ExportError(f"{path} is damaged: its config has no 'generator' section")
+    if not all(isinstance(v, torch.Tensor) for v in raw["generator"].values()):
+        raise ExportError(f"{path} is damaged: its 'generator' entry holds non-tensor values")
     _check_hash(path, raw["config"], raw["config_hash"])
     return Checkpoint(path, raw["step"], raw["config"], raw["config_hash"], raw["generator"])
 
@@ -92,13 +95,14 @@ def build_generator(ckpt: Checkpoint) -> nn.Module:
         ) from None
     try:
         generator = build(cfg)
-    except Exception as e:  # the training package rejects values it cannot build
+    except (TrainingError, ValueError, TypeError) as e:  # values this training cannot build
         raise ExportError(f"{ckpt.path}: cannot build its generator ({e})") from None
     problem = _state_mismatch(generator.state_dict(), ckpt.generator_state)
     if problem:
         raise ExportError(
-            f"{ckpt.path}: the generator weights do not match its config ({problem}); "
-            "the config was edited or the weights come from another run"
+            f"{ckpt.path}: the generator weights do not fit the network this version of "
+            f"training builds from its config ({problem}); the checkpoint comes from another "
+            "version of training, or its config was edited"
         )
     generator.load_state_dict(ckpt.generator_state, strict=True)
     return generator.eval()

@@ -56,14 +56,19 @@ def _no_generator(raw: dict) -> None:
     del raw["generator"]
 
 
+def _not_tensors(raw: dict) -> None:
+    raw["generator"] = {name: value.tolist() for name, value in raw["generator"].items()}
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
         (_wrong_format, "has checkpoint format 'stream-astgan-checkpoint/0'"),
-        (_other_width, "generator weights do not match its config"),
+        (_other_width, "generator weights do not fit the network"),
         (_unknown_key, "does not fit this version of training"),
         (_edited_config, "does not match the stored config"),
         (_no_generator, "entry 'generator' is missing"),
+        (_not_tensors, "holds non-tensor values"),
     ],
 )
 def test_incompatible_checkpoints_are_named(
