@@ -64,16 +64,17 @@ def summarize(rows: list[dict[str, str]], gan_mode: str) -> dict[str, float | bo
 def markdown(results: dict[str, dict], steps: int, extra: list[str]) -> str:
     """The table for the README."""
     lines = [
-        f"Ablation: {steps} steps, same seed and batches; extra args: {' '.join(extra) or '-'}",
+        f"Ablation: {steps} steps, same seed and batches; args: {' '.join(extra) or '-'}",
         "",
         "| lr policy | D osc. (std of dL_D, 2nd half) | D osc. (10-step MA) | final style "
-        "| final content | D collapsed | mean lr_G scale |",
-        "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
+        "| final content | mean D loss, last 20% | D collapsed | mean lr_G scale |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for policy, r in results.items():
         lines.append(
             f"| {policy} | {r['d_oscillation']:.4f} | {r['d_oscillation_ma10']:.4f} "
             f"| {r['style_final']:.4f} | {r['content_final']:.4f} "
+            f"| {r['d_loss_mean_last20pct']:.3f} "
             f"| {'yes' if r['d_collapsed'] else 'no'} | {r['mean_scale_g']:.2f} |"
         )
     return "\n".join(lines) + "\n"
@@ -88,18 +89,18 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
     parser.add_argument("--runs", type=Path, help="keep the two run dirs here (default: temp)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--tag", default="", help="suffix of the result file names")
     args = parser.parse_args()
 
-    common = ["--steps", str(args.steps), "--sample-every", str(args.steps)]
-    common += ["--checkpoint-every", str(args.steps)]
-    if args.config:
-        common += ["--config", str(args.config)]
+    given = ["--config", str(args.config)] if args.config else []
     if args.content:
-        common += ["--content", *args.content]
+        given += ["--content", *args.content]
     if args.style:
-        common += ["--style", *args.style]
+        given += ["--style", *args.style]
     for text in args.set:
-        common += ["--set", text]
+        given += ["--set", text]
+    every = str(args.steps)
+    common = [*given, "--steps", every, "--sample-every", every, "--checkpoint-every", every]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         runs = args.runs or Path(tmp)
@@ -112,12 +113,12 @@ def main() -> None:
             results[policy] = summarize(
                 read_metrics(run / "metrics.csv"), config["loss"]["gan_mode"]
             )
-    extra = [a for a in common if a not in ("--steps", str(args.steps))]
-    table = markdown(results, args.steps, extra)
+    table = markdown(results, args.steps, given)
     print(table)
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "adaptive_lr_ablation.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / "adaptive_lr_ablation.md").write_text(table)
+    stem = f"adaptive_lr_ablation{'_' + args.tag if args.tag else ''}"
+    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / f"{stem}.md").write_text(table)
 
 
 if __name__ == "__main__":
