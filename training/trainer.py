@@ -102,8 +102,8 @@ class Trainer:
         self.style = StyleSampler(
             paintings, cfg.data.crop, cfg.data.style_short_side, cfg.data.style_scales
         )
-        preview_size = max(cfg.data.crop, 256 // cfg.data.crop * cfg.data.crop)
-        self.preview = ContentSampler(content, preview_size, 0.0).batch(
+        # Previews at twice the crop size show most of a photo, not just a training-size detail.
+        self.preview = ContentSampler(content, 2 * cfg.data.crop, 0.0).batch(
             4, step_generator(cfg.seed, 0, PREVIEW_SEED_STEP)
         )
 
