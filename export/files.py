@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from export.errors import ExportError
@@ -17,20 +18,28 @@ def refuse_existing(path: Path, overwrite: bool) -> None:
         raise ExportError(f"{path} already exists; pass --overwrite to replace it")
 
 
+def check_file_target(path: Path, overwrite: bool) -> None:
+    """A model file path must not name a folder, nor an existing file unless overwriting."""
+    if path.is_dir():
+        raise ExportError(f"{path} is a folder; give the model file's name, e.g. {path}/model.onnx")
+    refuse_existing(path, overwrite)
+
+
 def write_bytes_atomic(path: Path, data: bytes, overwrite: bool) -> None:
     """Write to a temporary file beside `path`, then rename it over `path` in one step."""
-    refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    check_file_target(path, overwrite)
+    with _reported(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def write_dir_atomic(path: Path, fill: Callable[[Path], None], overwrite: bool) -> None:
@@ -40,20 +49,34 @@ def write_dir_atomic(path: Path, fill: Callable[[Path], None], overwrite: bool) 
     crash between them leaves the old tree under a hidden name rather than a mix of both.
     """
     refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    old = None
+    with _reported(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _hidden_sibling_dir(path, ".tmp")
+        old = None
+        try:
+            fill(tmp)
+            if path.exists():
+                old = _hidden_sibling_dir(path, ".old")
+                os.replace(path, old / path.name)
+            os.replace(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if old is not None and not path.exists():
+                os.replace(old / path.name, path)
+            raise
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _hidden_sibling_dir(path: Path, suffix: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent))
+
+
+@contextlib.contextmanager
+def _reported(path: Path) -> Iterator[None]:
+    """Disk full, no permission, read-only folder: the user's to fix, so one line, exit 2."""
     try:
-        fill(tmp)
-        if path.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old / path.name)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not path.exists():
-            os.replace(old / path.name, path)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        yield
+    except OSError as e:
+        raise ExportError(f"cannot write {path}: {e.strerror or e}") from None

@@ -16,13 +16,18 @@ from torch import nn
 from export import precision as precisions
 from export.calibration import PhotoCalibrationReader
 from export.errors import ExportError, ParityError
-from export.files import refuse_existing, write_bytes_atomic
+from export.files import check_file_target, refuse_existing, write_bytes_atomic
 from export.fusion import fold_normalization
 from export.metadata import ModelFacts, Provenance, read_metadata, write_metadata
 from export.onnx_export import check_model, export_fp32
 from export.recommend import recommended_for
 from export.speed import median_latency_ms
-from export.triton import default_model_name, triton_model_dir, write_triton_model
+from export.triton import (
+    check_model_name,
+    default_model_name,
+    triton_model_dir,
+    write_triton_model,
+)
 from export.verify import (
     FP32_LEVELS,
     FP32_MAX_FRACTION,
@@ -81,7 +86,9 @@ def check_outputs(options: ExportOptions, provenance: Provenance) -> None:
         raise ExportError(f"--precision must be one of {', '.join(PRECISIONS)}")
     if options.precision == "int8" and not options.photos:
         raise ExportError("--precision int8 needs --calib DIR: a folder of photos to calibrate on")
-    refuse_existing(options.output, options.overwrite)
+    check_file_target(options.output, options.overwrite)
+    if options.name:
+        check_model_name(options.name)
     if options.triton is not None:
         name = _triton_name(options, provenance)
         refuse_existing(triton_model_dir(options.triton, name), options.overwrite)

@@ -28,7 +28,15 @@ def test_a_failing_directory_build_leaves_the_old_tree(tmp_path: Path) -> None:
         (directory / "a.txt").write_text("half")
         raise OSError("disk full")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ExportError, match=r"cannot write .*disk full"):
         write_dir_atomic(target, broken, overwrite=True)
     assert (target / "a.txt").read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["model"]
+
+
+def test_a_folder_is_not_a_model_file_and_unwritable_places_are_reported(tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="is a folder"):
+        write_bytes_atomic(tmp_path, b"x", overwrite=True)
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(ExportError, match="cannot write"):
+        write_bytes_atomic(tmp_path / "file" / "m.onnx", b"x", overwrite=False)
