@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import platform
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,13 @@ import onnxruntime as ort
 from . import __version__, catalog, providers
 from .engine import Engine, default_threads
 from .errors import AstganError
+
+# A 132-byte contract-following model (stylized = 255 - frames), serialized with onnx, so
+# `info` can open a real session and report the provider that really runs even when no
+# model is installed.
+_PROBE_MODEL = base64.b64decode(
+    "CAkSADp4ChoKAWMKBmZyYW1lcxIIc3R5bGl6ZWQiA1N1YhIDaW52KgkQAioC/wFCAWNaIwoGZnJhbWVzEhkKFwgCEhMKAxIBTgoDEgFICgMSAVcKAggDYiUKCHN0eWxpemVkEhkKFwgCEhMKAxIBTgoDEgFICgMSAVcKAggDQgQKABAR"
+)
 
 
 def cpu_model() -> str:
@@ -34,7 +43,7 @@ def versions() -> dict[str, str]:
         "python": platform.python_version(),
         "onnxruntime": ort.__version__,
         "av": av.__version__,
-        "ffmpeg": ".".join(str(x) for x in av.library_versions.get("libavcodec", ())),
+        "libavcodec": ".".join(str(x) for x in av.library_versions.get("libavcodec", ())),
         "opencv": cv2.__version__,
         "numpy": np.__version__,
     }
@@ -56,18 +65,23 @@ def environment_report(model: str | None = None, provider: str = "auto") -> dict
         "tensorrt_cache": str(providers.user_cache_dir() / "tensorrt"),
         "bundled_models": sorted(catalog.bundled()),
     }
-    try:
-        chosen, _ = providers.plan(provider)
-        gpu = any(name in providers.GPU_PROVIDERS for name, _ in chosen)
-        path = catalog.resolve(model, gpu=gpu)
-        engine = Engine(path, provider)
-        report["session"] = {
-            "model": str(path),
-            "requested": provider,
-            "really_used": engine.report.provider,
-            "providers": engine.report.providers,
-            "precision": engine.report.precision,
-        }
-    except AstganError as e:
-        report["session"] = {"requested": provider, "error": str(e)}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            chosen, _ = providers.plan(provider)
+            gpu = any(name in providers.GPU_PROVIDERS for name, _ in chosen)
+            if model is None and not catalog.bundled():
+                path = Path(tmp) / "probe.onnx"
+                path.write_bytes(_PROBE_MODEL)
+            else:
+                path = catalog.resolve(model, gpu=gpu)
+            engine = Engine(path, provider)
+            report["session"] = {
+                "model": str(path) if path.parent != Path(tmp) else "built-in probe model",
+                "requested": provider,
+                "really_used": engine.report.provider,
+                "providers": engine.report.providers,
+                "precision": engine.report.precision,
+            }
+        except AstganError as e:
+            report["session"] = {"requested": provider, "error": str(e)}
     return report
