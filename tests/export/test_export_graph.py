@@ -13,7 +13,7 @@ from torch import nn
 
 from export.errors import ExportError
 from export.onnx_export import check_model, export_fp32
-from export.verify import Case, compare, onnxruntime_runner, torch_runner
+from export.verify import Case, Runner, compare, onnxruntime_runner, torch_runner
 from stream_astgan.contract import INPUT_NAME, OUTPUT_NAME
 
 
@@ -53,15 +53,21 @@ def test_onnxruntime_accepts_any_batch_and_size(
     assert out.shape == shape and out.dtype == np.uint8
 
 
+@pytest.fixture(scope="module")
+def runners(fp32_model: onnx.ModelProto, generator: nn.Module) -> tuple[Runner, Runner]:
+    """One torch reference and one ONNX Runtime session for all the sizes tried below."""
+    return torch_runner(generator), onnxruntime_runner(fp32_model, 1)
+
+
 @settings(max_examples=12, deadline=None, derandomize=True)
 @given(st.integers(1, 3), st.integers(1, 60), st.integers(1, 60))
 def test_any_frame_size_matches_torch(
-    fp32_model: onnx.ModelProto, generator: nn.Module, batch: int, height: int, width: int
+    runners: tuple[Runner, Runner], batch: int, height: int, width: int
 ) -> None:
     frames = np.random.default_rng(height * width).integers(
         0, 256, (batch, height, width, 3), dtype=np.uint8
     )
-    stats = compare(torch_runner(generator), onnxruntime_runner(fp32_model, 1), [Case("x", frames)])
+    stats = compare(*runners, [Case("x", frames)])
     assert stats["max_abs"] <= 2 and stats["frac_over_1"] <= 0.01
 
 
