@@ -13,7 +13,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 from .contract import META_RECOMMENDED, PRECISIONS
-from .errors import ModelError
+from .errors import ModelError, UsageError
 
 MODELS_DIR = Path(__file__).parent / "models"
 DEFAULT_MODEL = "starry-night"
@@ -63,6 +63,11 @@ def resolve(
 ) -> Path:
     """The ONNX file to load for a name or path, choosing the precision for the device."""
     if model is not None and looks_like_path(model):
+        if precision != "auto":
+            raise UsageError(
+                f"--precision {precision} picks a file of a bundled model; {model} is one file "
+                "with its own precision (drop --precision)"
+            )
         path = Path(model).expanduser()
         if not path.is_file():
             raise ModelError(f"{model}: model file not found")
@@ -79,6 +84,8 @@ def resolve(
             "(or give a path to a .onnx file)"
         )
     files = models[name].files
+    if precision not in ("auto", *PRECISIONS):
+        raise UsageError(f"--precision must be auto, {', '.join(PRECISIONS)}; got {precision!r}")
     if precision != "auto":
         if precision not in files:
             raise ModelError(

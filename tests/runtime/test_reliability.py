@@ -118,6 +118,7 @@ CASES = [
     ("unknown style", ["--model", "no-such-style"], "unknown model|no bundled model"),
     ("video to an image path", ["-o", "IMAGE"], "a video input needs a video output"),
     ("unknown provider", ["--provider", "metal"], "unknown provider"),
+    ("--precision with a model file", ["--precision", "int8"], "drop --precision"),
 ]
 
 
