@@ -26,6 +26,7 @@ from .sinks import Sink
 from .sources import Source
 
 Infer = Callable[[np.ndarray], np.ndarray]
+QUEUE_BYTES = 256 * 2**20  # decoded frames waiting for the model, at most (beyond one batch)
 
 
 @dataclass
@@ -82,12 +83,24 @@ class Pipeline:
         # A live source must not queue stale frames behind the model: its queue holds one frame,
         # and a newer frame replaces it (a drop) rather than waiting behind it.
         self.live = source.info.live
-        self._to_infer: queue.Queue = queue.Queue(maxsize=1 if self.live else 2 * batch + 2)
-        self._to_write: queue.Queue = queue.Queue(maxsize=2)
+        self._to_infer: queue.Queue = queue.Queue(maxsize=1 if self.live else self._depth(batch))
+        huge = source.info.width * source.info.height * 3 * batch > QUEUE_BYTES
+        self._to_write: queue.Queue = queue.Queue(maxsize=1 if huge else 2)
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self._replaced = 0
         self.stats = RunStats()
+
+    def _depth(self, batch: int) -> int:
+        """Frames the decode queue may hold: two batches ahead, or less when frames are huge.
+
+        Memory stays bounded by QUEUE_BYTES whatever the resolution (an 8K frame is 100 MB),
+        but the queue always holds at least one batch so the model never starves by design.
+        """
+        info = self.source.info
+        frame_bytes = info.width * info.height * 3
+        by_memory = QUEUE_BYTES // frame_bytes if frame_bytes else 2 * batch + 2
+        return max(batch, min(2 * batch + 2, by_memory))
 
     # -- plumbing -------------------------------------------------------------------------
     def _put(self, q: queue.Queue, item: Any) -> bool:
