@@ -105,7 +105,6 @@ class VideoSink(Sink):
             self.container.close()
             self.tmp.unlink(missing_ok=True)
             raise
-        self._audio_decoder_stream = info.audio_stream
 
     def _add_video(
         self, info: StreamInfo, codec: str | None, crf: int | None, preset: str | None
@@ -122,7 +121,7 @@ class VideoSink(Sink):
         stream.width, stream.height = even_size(info.width, info.height)
         stream.pix_fmt = "yuv420p"
         # The encoder counts frames at the nominal rate (what rate control expects); the
-        # muxed packets carry the input's own timestamps in the input's time base (see _retime).
+        # muxed packets carry the input's own timestamps in the input's time base (see _Retimer).
         stream.codec_context.time_base = 1 / rate
         stream.time_base = info.time_base or 1 / rate
         self._clock = _Retimer(stream.time_base, rate)
@@ -132,7 +131,6 @@ class VideoSink(Sink):
         if info.rotation:
             stream.set_display_rotation(info.rotation)
         self.video = stream
-        self.codec = codec
 
     def _add_audio(self, source_audio: Any) -> None:
         self.audio = None
