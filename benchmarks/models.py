@@ -36,11 +36,16 @@ def contract_models(given: list[str] | None, tmp: Path) -> tuple[list[ContractMo
     A bundled name resolves to the file a CPU run would load (int8 only where recommended).
     """
     if given:
-        return [ContractModel(m, catalog.resolve(m, gpu=False)) for m in given], ""
+        return [ContractModel(label(m), catalog.resolve(m, gpu=False)) for m in given], ""
     styles = sorted(catalog.bundled())
     if styles:
         return [ContractModel(s, catalog.resolve(s, gpu=False)) for s in styles], ""
     return [ContractModel("untrained", untrained_onnx(tmp / "untrained.onnx"))], UNTRAINED_NOTE
+
+
+def label(model: str) -> str:
+    """A bundled name as it is, a path by its file name (tables and pictures stay narrow)."""
+    return Path(model).name if catalog.looks_like_path(model) else model
 
 
 def untrained_onnx(path: Path) -> Path:
