@@ -1,0 +1,78 @@
+"""The benchmark suite: every script, the fast settings that let all of them rerun on a 2-core
+CPU in under 15 minutes, and the report that gathers their markdown tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """One script of the suite, run as `python -m benchmarks.NAME ARGS`."""
+
+    name: str
+    title: str
+    args: tuple[str, ...]
+    budget_s: int  # what the fast settings should take on a quiet 2-core CPU
+    in_default_run: bool = True
+
+    def command(self) -> str:
+        return " ".join(["python -m benchmarks." + self.name, *self.args])
+
+
+SUITE = (
+    Benchmark(
+        "pipeline_overhead", "Pipeline against a naive loop", ("--frames", "150", "--repeats", "2"),
+        90,
+    ),
+    Benchmark("resolution_batch", "fps against resolution and batch", ("--seconds", "1.5"), 150),
+    Benchmark("ort_vs_torch", "ONNX Runtime against torch eager", ("--rounds", "10"), 60),
+    Benchmark("precision", "Precision: fp32, int8, fp16, TensorRT", ("--rounds", "10"), 70),
+    Benchmark(
+        "generator_sweep", "Generator variants: speed against style",
+        ("--steps", "100", "--init-steps", "20", "--repeats", "10"), 240,
+    ),
+    Benchmark("temporal", "Temporal stability (warping error)", ("--frames", "150"), 90),
+    Benchmark("contact_sheet", "Contact sheet and video strip", (), 30),
+    Benchmark("soak", "Long-run memory", ("--frames", "2000"), 120),
+    Benchmark(
+        "adaptive_lr_ablation", "Adaptive learning rate: ablation",
+        ("--config", "training/configs/starry-night.toml", "--steps", "500"), 1000,
+        in_default_run=False,
+    ),
+)  # fmt: skip
+BY_NAME = {b.name: b for b in SUITE}
+
+
+def select(only: str) -> list[Benchmark]:
+    """The benchmarks `--only a,b` names (in suite order), or the default run; KeyError names
+    the first unknown one."""
+    if not only:
+        return [b for b in SUITE if b.in_default_run]
+    names = [n.strip() for n in only.split(",") if n.strip()]
+    for name in names:
+        if name not in BY_NAME:
+            raise KeyError(name)
+    return [b for b in SUITE if b.name in names]
+
+
+def report(results: Path, rerun: set[str]) -> str:
+    """REPORT.md: every results/*.md, suite scripts first in suite order, then any others
+    (extra seeds, tagged runs), each under a heading with the command that reproduces it."""
+    found = {p.stem: p for p in sorted(results.glob("*.md")) if p.stem != "REPORT"}
+    order = [b.name for b in SUITE if b.name in found] + [n for n in found if n not in BY_NAME]
+    lines = [
+        "# Benchmark report",
+        "",
+        "Gathered by `python -m benchmarks` from the tables in this folder. Each table says "
+        "when, on which machine and with which versions it was measured.",
+    ]
+    for name in order:
+        bench = BY_NAME.get(name)
+        title = bench.title if bench else name.replace("_", " ")
+        how = f"`{bench.command()}`" if bench else "(a tagged or extra run)"
+        state = "rerun by this report's run" if name in rerun else "kept from an earlier run"
+        lines += ["", f"## {title}", "", f"Command: {how}; {state}.", ""]
+        lines.append(found[name].read_text().strip())
+    return "\n".join(lines) + "\n"
