@@ -22,15 +22,12 @@ import torch
 
 from benchmarks.models import generator_for
 from benchmarks.report import write_report
-from benchmarks.timing import fps, interleaved_median_seconds
+from benchmarks.timing import add_speed_options, fps, interleaved_median_seconds, parse_sizes
 from benchmarks.usage import user_errors
 from export.fusion import fold_normalization
 from export.onnx_export import export_fp32
 from export.verify import torch_runner
-from stream_astgan.engine import Engine, default_threads
-from stream_astgan.sizing import parse_size
-
-SIZES = ("640x360", "1280x720")
+from stream_astgan.engine import Engine
 
 
 def main() -> None:
@@ -38,12 +35,10 @@ def main() -> None:
     parser.add_argument(
         "--checkpoint", type=Path, help="a training checkpoint (default: untrained)"
     )
-    parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated WxH list")
-    parser.add_argument("--threads", type=int, default=default_threads())
-    parser.add_argument("--rounds", type=int, default=20, help="timed runs per side and size")
+    add_speed_options(parser)
     args = parser.parse_args()
     with user_errors():
-        sizes = [parse_size(s) for s in args.sizes.split(",")]
+        sizes = parse_sizes(args.sizes)
         generator, label = generator_for(args.checkpoint)
     torch.set_num_threads(args.threads)
     fused = fold_normalization(generator)

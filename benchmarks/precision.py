@@ -23,7 +23,7 @@ import onnx
 
 from benchmarks.models import PHOTOS, UNTRAINED_NOTE, generator_for
 from benchmarks.report import write_report
-from benchmarks.timing import fps, interleaved_median_seconds
+from benchmarks.timing import add_speed_options, fps, interleaved_median_seconds, parse_sizes
 from benchmarks.usage import user_errors
 from export.calibration import PhotoCalibrationReader
 from export.fusion import fold_normalization
@@ -32,10 +32,8 @@ from export.photos import list_photos
 from export.precision import to_fp16, to_int8
 from export.verify import PARITY_PHOTOS, compare, natural_cases, parity_cases
 from stream_astgan import catalog, providers
-from stream_astgan.engine import Engine, default_threads
-from stream_astgan.sizing import parse_size
+from stream_astgan.engine import Engine
 
-SIZES = ("640x360", "1280x720")
 GPU_ROWS = {"fp16": providers.CUDA, "TensorRT (fp16)": providers.TENSORRT}
 
 
@@ -61,12 +59,10 @@ def main() -> None:
     source.add_argument("--checkpoint", type=Path, help="a training checkpoint")
     source.add_argument("--model", help="a bundled style (its fp32 file) or an fp32 .onnx")
     parser.add_argument("--photos", type=Path, default=PHOTOS, help="calibration/parity photos")
-    parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated WxH list")
-    parser.add_argument("--threads", type=int, default=default_threads())
-    parser.add_argument("--rounds", type=int, default=20, help="timed runs per variant and size")
+    add_speed_options(parser)
     args = parser.parse_args()
     with user_errors():
-        sizes = [parse_size(s) for s in args.sizes.split(",")]
+        sizes = parse_sizes(args.sizes)
         photos = list_photos(args.photos)
         fp32, label, note = fp32_model(args.checkpoint, args.model)
     cases = natural_cases(parity_cases(photos[-PARITY_PHOTOS:]))

@@ -3,9 +3,13 @@ load from another process slows all candidates of that round alike; the median d
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
+
+from stream_astgan.engine import default_threads
+from stream_astgan.sizing import parse_size
 
 
 def interleaved_median_seconds(
@@ -27,3 +31,15 @@ def interleaved_median_seconds(
 def fps(seconds: float, frames: int = 1) -> float:
     """Frames per second, rounded as the tables print it."""
     return round(frames / seconds, 1)
+
+
+def add_speed_options(parser: argparse.ArgumentParser) -> None:
+    """--sizes, --threads and --rounds, the same in every speed comparison."""
+    parser.add_argument("--sizes", default="640x360,1280x720", help="comma-separated WxH list")
+    parser.add_argument("--threads", type=int, default=default_threads(), help="CPU threads")
+    parser.add_argument("--rounds", type=int, default=20, help="timed runs per candidate and size")
+
+
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """'640x360,1280x720' -> [(640, 360), (1280, 720)]; a bad size is a UsageError."""
+    return [parse_size(s) for s in text.split(",")]
