@@ -38,6 +38,7 @@ class GeneratorConfig:
     padding: str = "reflect"  # reflect: no border bands (~25% slower in ORT than zeros) | zeros
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
+    residual: bool = False  # predict a change of the photo (sigmoid(logit(x) + net)), not the image
     smooth_output: bool = True  # fixed 3x3 binomial blur on the output: no 2-px checkerboard
 
 

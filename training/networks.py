@@ -146,6 +146,9 @@ class Generator(nn.Module):
         self.skips = cfg.skips
         self.head = nn.Conv2d(widths[0], 12, 3, padding=1, padding_mode=cfg.padding)
         icnr_(self.head, 2)
+        self.residual = cfg.residual
+        if self.residual:  # start as the identity: the photo passes through unchanged
+            nn.init.zeros_(self.head.weight)
         self.to_rgb = nn.PixelShuffle(2)
         self.smooth = cfg.smooth_output
         if self.smooth:
@@ -162,17 +165,21 @@ class Generator(nn.Module):
             feats.append(down(feats[-1]))
         return feats
 
-    def decode(self, feats: list[torch.Tensor]) -> torch.Tensor:
+    def decode(self, feats: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """Output image from the encoder features (x, the input, for the residual mode)."""
         y = self.blocks(feats[-1])
         for up, skip in zip(self.up, reversed(feats[:-1]), strict=True):
             y = up(y, skip if self.skips else None)
         logits = self.to_rgb(self.head(y))
         if self.smooth:
             logits = F.conv2d(F.pad(logits, (1, 1, 1, 1), mode="replicate"), self.blur, groups=3)
+        if self.residual:  # the network predicts a change of the photo's logits
+            x = x.clamp(1 / 512, 1 - 1 / 512)
+            logits = logits + torch.log(x) - torch.log1p(-x)
         return torch.sigmoid(logits)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
+        return self.decode(self.encode(x), x)
 
     def fuse_for_inference(self) -> Generator:
         """Switch to eval mode and fold batch norms into convolutions (for export)."""

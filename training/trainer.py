@@ -285,7 +285,7 @@ class Trainer:
         self.g.train()
         with self._autocast():
             feats = self.g.encode(inputs)
-            out = self.g.decode(feats)
+            out = self.g.decode(feats, inputs)
             y = out[:n]
             self.d.requires_grad_(True)
             logits, d_feats = self.d(torch.cat([real, y.detach()]))

@@ -14,6 +14,7 @@ from training.networks import build_discriminator, build_generator, count_macs
     [
         GeneratorConfig(),
         GeneratorConfig(norm="batch", padding="zeros"),
+        GeneratorConfig(residual=True, smooth_output=False, upsample="pixelshuffle"),
         GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, norm="instance"),
         GeneratorConfig(width=8, downsamples=4, bottleneck=1, upsample="nearest", skips=False),
     ],
@@ -75,3 +76,12 @@ def test_smoothed_output_has_no_two_pixel_checkerboard():
         logits = torch.log(y / (1 - y))
         energy[smooth] = float((logits * checker).mean(dim=(2, 3)).abs().max())
     assert energy[True] < 0.05 * energy[False]
+
+
+def test_residual_generator_starts_as_the_identity():
+    g = build_generator(
+        GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, residual=True)
+    )
+    x = torch.rand(2, 3, 16, 24) * 0.9 + 0.05
+    with torch.no_grad():
+        torch.testing.assert_close(g(x), x, atol=1e-5, rtol=0)
