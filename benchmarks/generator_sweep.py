@@ -19,6 +19,7 @@ import dataclasses
 import json
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -84,7 +85,9 @@ def main() -> None:
         for name in names:
             t0 = time.perf_counter()
             cfg = CANDIDATES[name]
-            row = measure(cfg, SIZES, args.repeats)
+            with warnings.catch_warnings():  # the TorchScript exporter's deprecation notes
+                warnings.simplefilter("ignore")
+                row = measure(cfg, SIZES, args.repeats)
             row |= train_losses(cfg, training, Path(tmp) / name)
             rows[name] = row
             print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)

@@ -16,6 +16,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from benchmarks.models import BOX, contract_models
@@ -23,6 +24,7 @@ from benchmarks.report import write_report
 from benchmarks.usage import fail, user_errors
 from benchmarks.warping import FlowPair, flow_estimator
 from stream_astgan.engine import Engine
+from stream_astgan.frames import Frame
 from stream_astgan.sizing import parse_size
 from stream_astgan.sources import open_source
 
@@ -89,7 +91,9 @@ def main() -> None:
     write_report("temporal", result, table)
 
 
-def measure(frames, engines: dict[str, Engine], limit: int) -> tuple[dict[str, list[float]], str]:
+def measure(
+    frames: Iterable[Frame], engines: dict[str, Engine], limit: int
+) -> tuple[dict[str, list[float]], str]:
     """Per frame pair, the warping error of the source and of each model's output."""
     estimator = flow_estimator()
     errors: dict[str, list[float]] = {"source": [], **{name: [] for name in engines}}
