@@ -5,12 +5,20 @@ generator wrapped in export's FramesWrapper (torch eager runs the wrapper, ONNX 
 the graph export traced from it, through the runtime's Engine). Batch norm is folded on both
 sides. Runs alternate round by round, so background load hits both alike.
 
+ONNX Runtime runs with thread spinning off (as the runtime does); torch's OpenMP threads are
+told the same (OMP_WAIT_POLICY=PASSIVE, set before torch loads). Without it, 2 spinning torch
+threads on a 2-core machine shared with other processes measured 100x slower than 1 thread.
+
     python -m benchmarks.ort_vs_torch [--checkpoint C.pt] [--threads 2] [--rounds 20]
 
 Writes results/ort_vs_torch.{json,md}.
 """
 
 from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP
 
 import argparse
 import tempfile
@@ -65,6 +73,7 @@ def main() -> None:
             })  # fmt: skip
     result = {
         "generator": label,
+        "omp_wait_policy": os.environ["OMP_WAIT_POLICY"],
         "threads": args.threads,
         "batch": 1,
         "rounds": args.rounds,
@@ -73,7 +82,8 @@ def main() -> None:
     }
     table = [
         f"Generator: {label}; batch 1, {args.threads} threads on both sides, median of "
-        f"{args.rounds} interleaved runs; torch {torch.__version__}.",
+        f"{args.rounds} interleaved runs; thread spinning off on both sides "
+        f"(torch: OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}); torch {torch.__version__}.",
         "",
         "| size | ONNX Runtime fps | torch eager fps | ORT / torch | max output difference |",
         "| --- | ---: | ---: | ---: | ---: |",
