@@ -1,0 +1,70 @@
+"""kill -9 during a checkpoint write leaves the previous checkpoint loadable and resumable."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.checkpoint import load_checkpoint
+
+from .conftest import TINY
+
+REPO = Path(__file__).resolve().parents[2]
+
+# A writer that saves ~40 MB checkpoints back to back, each filled with its own step number,
+# so a kill lands inside a write most of the time and a torn file would show mixed contents.
+WRITER = """
+import sys, torch
+from pathlib import Path
+from training.checkpoint import FORMAT, save_checkpoint
+path = Path(sys.argv[1])
+for step in range(1, 10_000):
+    blob = torch.full((10_000_000,), float(step))
+    save_checkpoint(path, {"format": FORMAT, "step": step, "blob": blob})
+    print(step, flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.45])
+def test_sigkill_mid_write_leaves_the_last_complete_checkpoint(tmp_path, delay):
+    path = tmp_path / "checkpoint.pt"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    done = [int(proc.stdout.readline())]  # the first checkpoint is complete
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    rest, _ = proc.communicate(timeout=30)
+    done += [int(line) for line in rest.split()]
+    ckpt = load_checkpoint(path)
+    assert ckpt["step"] in (done[-1], done[-1] + 1)  # the rename may land after the last print
+    blob = ckpt["blob"]
+    assert blob.numel() == 10_000_000 and bool((blob == float(ckpt["step"])).all())
+
+
+def test_training_killed_with_sigkill_resumes(tiny_data, tmp_path):
+    content, painting = tiny_data
+    run = tmp_path / "run"
+    base = [sys.executable, "-m", "training", "--content", str(content), "--style", str(painting),
+            "--out", str(run), *TINY, "--checkpoint-every", "1"]  # fmt: skip
+    proc = subprocess.Popen([*base, "--steps", "400"], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.time() + 90
+    while time.time() < deadline and not (run / "checkpoint.pt").exists():
+        time.sleep(0.05)
+    time.sleep(1.0)  # checkpoints are written every step: a kill often lands inside one
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    killed_at = torch.load(run / "checkpoint.pt", weights_only=True)["step"]
+    assert 0 < killed_at < 400
+    target = killed_at + 3
+    res = subprocess.run([*base, "--resume", "--steps", str(target)], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == target
