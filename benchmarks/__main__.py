@@ -38,7 +38,8 @@ def main() -> None:
     for bench in chosen:
         print(f"\n== {bench.name}: {bench.command()}", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        code = subprocess.call([sys.executable, "-m", f"benchmarks.{bench.name}", *bench.args])
+        command = [sys.executable, "-m", f"benchmarks.{bench.name}", *bench.args]
+        code = subprocess.call(command, cwd=RESULTS.parents[1])  # paths in args: repo-relative
         used = time.perf_counter() - t0
         verdict = "failed" if code else ("over budget" if used > bench.budget_s else "ok")
         print(

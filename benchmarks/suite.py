@@ -57,22 +57,37 @@ def select(only: str) -> list[Benchmark]:
     return [b for b in SUITE if b.name in names]
 
 
+def parent(stem: str) -> Benchmark | None:
+    """The suite script that wrote results/STEM.md: NAME itself, or NAME_TAG for a tagged run."""
+    return BY_NAME.get(stem) or next((b for b in SUITE if stem.startswith(b.name + "_")), None)
+
+
 def report(results: Path, rerun: set[str]) -> str:
-    """REPORT.md: every results/*.md, suite scripts first in suite order, then any others
-    (extra seeds, tagged runs), each under a heading with the command that reproduces it."""
-    found = {p.stem: p for p in sorted(results.glob("*.md")) if p.stem != "REPORT"}
-    order = [b.name for b in SUITE if b.name in found] + [n for n in found if n not in BY_NAME]
+    """REPORT.md: every results/*.md in suite order (a tagged run right after its script's own
+    table, tables no script of the suite wrote last), each under a heading with the command that
+    reruns it at the suite's settings and whether this run measured it."""
+    found = sorted(p.stem for p in results.glob("*.md") if p.stem != "REPORT")
+    rank = {b.name: i for i, b in enumerate(SUITE)}
+
+    def key(stem: str) -> tuple[int, str]:
+        bench = parent(stem)
+        return (rank[bench.name] if bench else len(SUITE), stem)
+
     lines = [
         "# Benchmark report",
         "",
         "Gathered by `python -m benchmarks` from the tables in this folder. Each table says "
         "when, on which machine and with which versions it was measured.",
     ]
-    for name in order:
-        bench = BY_NAME.get(name)
-        title = bench.title if bench else name.replace("_", " ")
-        how = f"`{bench.command()}`" if bench else "(a tagged or extra run)"
-        state = "rerun by this report's run" if name in rerun else "kept from an earlier run"
-        lines += ["", f"## {title}", "", f"Command: {how}; {state}.", ""]
-        lines.append(found[name].read_text().strip())
+    for stem in sorted(found, key=key):
+        bench = parent(stem)
+        if bench is None:
+            title, how = stem.replace("_", " "), "no script of the suite"
+        else:
+            tag = stem[len(bench.name) + 1 :]
+            title = f"{bench.title} ({tag})" if tag else bench.title
+            how = f"`{bench.command()}`"
+        state = "measured by this run" if stem in rerun else "from an earlier run (settings above)"
+        lines += ["", f"## {title}", "", f"Suite command: {how}. This table: {state}.", ""]
+        lines.append((results / f"{stem}.md").read_text().strip())
     return "\n".join(lines) + "\n"

@@ -26,13 +26,16 @@ def test_report_gathers_every_table_suite_first(tmp_path: Path) -> None:
     (tmp_path / "temporal.md").write_text("temporal table\n")
     (tmp_path / "precision.md").write_text("precision table\n")
     (tmp_path / "REPORT.md").write_text("old report\n")
+    (tmp_path / "notes.md").write_text("someone's notes\n")
     text = report(tmp_path, {"temporal"})
     assert "old report" not in text
-    order = [text.index(t) for t in ("precision table", "temporal table", "seed 1 table")]
+    tables = ("precision table", "temporal table", "seed 1 table", "someone's notes")
+    order = [text.index(t) for t in tables]
     assert order == sorted(order)
     temporal = next(b for b in SUITE if b.name == "temporal")
-    assert f"`{temporal.command()}`; rerun by this report's run" in text
-    assert "kept from an earlier run" in text
+    assert f"`{temporal.command()}`. This table: measured by this run." in text
+    assert "## Adaptive learning rate: ablation (seed1)" in text
+    assert text.count("from an earlier run") == 3
 
 
 def test_frontier_keeps_only_undominated_variants() -> None:
