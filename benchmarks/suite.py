@@ -87,7 +87,7 @@ def report(results: Path, rerun: set[str]) -> str:
             tag = stem[len(bench.name) + 1 :]
             title = f"{bench.title} ({tag})" if tag else bench.title
             how = f"`{bench.command()}`"
-        state = "measured by this run" if stem in rerun else "from an earlier run (settings above)"
+        state = "measured by this run" if stem in rerun else "from an earlier run"
         lines += ["", f"## {title}", "", f"Suite command: {how}. This table: {state}.", ""]
         lines.append((results / f"{stem}.md").read_text().strip())
     return "\n".join(lines) + "\n"
