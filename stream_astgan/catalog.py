@@ -25,10 +25,10 @@ class BundledModel:
     files: dict[str, Path] = field(default_factory=dict)  # precision -> file
 
 
-def bundled(models_dir: Path = MODELS_DIR) -> dict[str, BundledModel]:
+def bundled(models_dir: Path | None = None) -> dict[str, BundledModel]:
     """Every bundled style, by name, with the precisions shipped for it."""
     found: dict[str, BundledModel] = {}
-    for path in sorted(models_dir.glob("*.onnx")):
+    for path in sorted((models_dir or MODELS_DIR).glob("*.onnx")):
         stem = path.name[: -len(".onnx")]
         name, _, precision = stem.rpartition(".")
         if precision not in PRECISIONS or not name:
@@ -59,7 +59,7 @@ def resolve(
     model: str | None,
     gpu: bool,
     precision: str = "auto",
-    models_dir: Path = MODELS_DIR,
+    models_dir: Path | None = None,
 ) -> Path:
     """The ONNX file to load for a name or path, choosing the precision for the device."""
     if model is not None and looks_like_path(model):

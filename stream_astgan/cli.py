@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from . import __version__, bench, catalog, demo
@@ -31,7 +32,17 @@ class _DefaultToRun(TyperGroup):
     def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["run", *args]
-        return super().parse_args(ctx, args)
+        return super().parse_args(ctx, _webcam_default(args))
+
+
+def _webcam_default(args: list[str]) -> list[str]:
+    """`--webcam` alone means camera 0 (an option with an optional value, which typer lacks)."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        if arg == "--webcam" and (i + 1 == len(out) or out[i + 1].startswith("-")):
+            out.insert(i + 1, "0")
+            break
+    return out
 
 
 app = typer.Typer(
@@ -85,7 +96,6 @@ def run_command(
         str | None,
         typer.Option(
             "--webcam",
-            flag_value="0",
             help="Read a live camera: an index (0, 1, ...), a device path (/dev/video2), or a "
             "stream URL. Without a value: camera 0.",
             show_default=False,
@@ -377,14 +387,15 @@ def models_command(
     for row in rows:
         meta = row["metadata"]
         name = row["name"] + (" (default)" if row["default"] else "")
-        table.add_row(
+        cells = [
             name,
             row["precision"] + (" *cpu" if "cpu" in meta.get(META_RECOMMENDED, "") else ""),
             f"{meta.get(META_STYLE, '?')} / {meta.get(META_SOURCE, '?')}",
             f"{meta.get(META_STEPS, '?')} steps",
             meta.get(META_GMAC, "?"),
             f"{row['size_mb']} MB",
-        )
+        ]
+        table.add_row(*(Text(c) for c in cells))  # metadata is data: never rich markup
     stderr.print(table)
 
 
@@ -406,7 +417,7 @@ def info_command(
         return
     table = Table(show_header=False, box=None)
     for key, value in info.items():
-        table.add_row(key, value if isinstance(value, str) else json.dumps(value))
+        table.add_row(key, Text(value if isinstance(value, str) else json.dumps(value)))
     stderr.print(table)
 
 

@@ -146,7 +146,7 @@ class Summary:
         if self.stop_reason != "end of input":
             rows.append(("stopped", self.stop_reason))
         for key, value in rows:
-            table.add_row(key, value)
+            table.add_row(key, Text(value))  # paths and metadata may contain [brackets]
         console.print(table)
         for note in self.notes:
             console.print(Text("note: ", style="yellow") + Text(note))

@@ -209,3 +209,33 @@ def test_webcam_preview_and_recording_in_a_window(
     frames, times, _ = media.decode_video(rec)
     assert len(frames) == summary["frames_out"]
     assert times == sorted(times) and len(set(times)) == len(times)
+
+
+def test_model_metadata_is_shown_as_text_never_interpreted(media, tmp_path, monkeypatch):
+    """A style name with rich markup or shell syntax is printed verbatim and runs nothing."""
+    from onnx import TensorProto, helper
+
+    from stream_astgan import catalog
+
+    hostile = "[bold red]pwned[/] $(touch HACKED) `rm -rf ~`"
+    models = tmp_path / "models"
+    models.mkdir()
+    c = helper.make_tensor("c255", TensorProto.UINT8, [], [255])
+    media.save_model(
+        models / "evil.onnx",
+        [helper.make_node("Sub", ["c255", "frames"], ["stylized"])],
+        [media.frames_io("frames")],
+        [media.frames_io("stylized")],
+        [c],
+        metadata={"style": hostile, "source": "../../etc/passwd"},
+    )
+    monkeypatch.setattr(catalog, "MODELS_DIR", models)
+    from typer.testing import CliRunner
+
+    from stream_astgan.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["models"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "[bold red]pwned[/]" in result.output
+    assert not (tmp_path / "HACKED").exists()
