@@ -6,7 +6,7 @@ On one clip and one model, with the same ONNX Runtime settings, prints:
 - a naive loop's fps: decode one frame, infer, encode, repeat, in one thread.
 Target on a 2-core CPU: end-to-end >= 0.85x model-only and >= 1.15x the naive loop.
 
-    python benchmarks/pipeline_overhead.py [--model M.onnx] [--input clip.mp4] [--frames 300]
+    python -m benchmarks.pipeline_overhead [--model NAME|M.onnx | --synthetic] [--frames 300]
 """
 
 from __future__ import annotations
@@ -19,15 +19,18 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stream_astgan.color import frame_to_rgb, read_color_spec, rgb_to_yuv420_frame
+from stream_astgan.color import frame_to_rgb, read_color_spec
 from stream_astgan.engine import Engine
 from stream_astgan.environment import environment_report
 from stream_astgan.runner import RunOptions, stylize
+from stream_astgan.sinks import DEFAULT_CRF, DEFAULT_PRESET
 
 try:
+    from benchmarks.models import contract_models
     from benchmarks.report import write_report
     from benchmarks.synthetic_model import build
 except ImportError:  # run as a script from the benchmarks folder
+    from models import contract_models  # type: ignore[no-redef]
     from report import write_report  # type: ignore[no-redef]
     from synthetic_model import build  # type: ignore[no-redef]
 
@@ -82,21 +85,21 @@ def model_only(engine: Engine, frames: list[np.ndarray], batch: int) -> float:
 
 
 def naive_loop(engine: Engine, clip: Path, out_path: Path) -> float:
-    """Decode, infer, encode one frame at a time in one thread: what a first script does."""
+    """Decode, infer, encode one frame at a time in one thread, as a first script does it.
+
+    PyAV's own RGB conversions and default threading; the same encoder, preset and CRF as the
+    pipeline, so both write comparable files.
+    """
     t0 = time.perf_counter()
     n = 0
     with av.open(str(clip)) as src, av.open(str(out_path), "w") as out:
         vin = src.streams.video[0]
-        vin.thread_type = "AUTO"
         vs = out.add_stream("libx264", rate=vin.average_rate)
         vs.width, vs.height, vs.pix_fmt = vin.width, vin.height, "yuv420p"
-        vs.codec_context.options = {"crf": "20", "preset": "veryfast"}
-        vs.thread_type = "FRAME"
-        spec = read_color_spec(2, 0, "yuv420p", vin.height)
+        vs.codec_context.options = {"crf": str(DEFAULT_CRF), "preset": DEFAULT_PRESET}
         for frame in src.decode(vin):
-            rgb = frame_to_rgb(frame, spec)
-            styled = engine.run(rgb[None])[0]
-            g = rgb_to_yuv420_frame(styled)
+            styled = engine.run(frame.to_ndarray(format="rgb24")[None])[0]
+            g = av.VideoFrame.from_ndarray(styled, format="rgb24")
             g.pts = n
             out.mux(vs.encode(g))
             n += 1
@@ -116,22 +119,30 @@ def end_to_end(model: Path, clip: Path, out_path: Path, threads: int | None, bat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--model", type=Path, help="a contract-following .onnx (default: synthetic)"
-    )
+        "--model", help="bundled style or .onnx (default: the bundled default style, else an "
+        "untrained default generator exported by the project's exporter)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--synthetic", action="store_true",
+        help="use a small onnx.helper network instead (no torch needed)",
+    )  # fmt: skip
     parser.add_argument("--input", type=Path, help="a clip (default: 640x360 from box.mp4)")
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement; best is kept")
+    parser.add_argument("--tag", help="write results/pipeline_overhead_TAG.* (keeps the main one)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        if args.model is None:
+        if args.synthetic:
             model, gmac = build(tmp / "synthetic.onnx")
-            model_name = f"synthetic ({gmac:.2f} GMAC/640x360)"
+            model_name = f"synthetic onnx.helper net ({gmac:.2f} GMAC/640x360)"
         else:
-            model, model_name = args.model, str(args.model)
+            chosen, note = contract_models([args.model] if args.model else None, tmp)
+            model = chosen[0].path
+            model_name = chosen[0].label + (f" ({note})" if note else "")
         clip = args.input or make_clip(tmp / "clip.mp4", args.frames, (640, 360))
         frames = decode_all(clip)
         engine = Engine(model, "cpu", args.threads)
@@ -164,7 +175,7 @@ def main() -> None:
         f"| end-to-end / model-only | {result['end_to_end_vs_model']} | target >= 0.85 |",
         f"| end-to-end / naive loop | {result['end_to_end_vs_naive']} | target >= 1.15 |",
     ]
-    write_report("pipeline_overhead", result, table)
+    write_report("pipeline_overhead" + (f"_{args.tag}" if args.tag else ""), result, table)
 
 
 if __name__ == "__main__":

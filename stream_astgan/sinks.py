@@ -126,6 +126,11 @@ class VideoSink(Sink):
         stream.time_base = info.time_base or 1 / rate
         self._clock = _Retimer(stream.time_base, rate)
         stream.thread_type = "FRAME" if codec.startswith("libx26") else "AUTO"
+        if (os.cpu_count() or 1) <= 2:
+            # On two cores the model's threads already fill the machine; x264's own frame
+            # threads (3 + lookahead by default) only add contention: one measured faster end
+            # to end (benchmarks/pipeline_overhead.py).
+            stream.codec_context.thread_count = 1
         stream.codec_context.options = _encoder_options(codec, crf, preset, info.live)
         tag_output_stream(stream)
         if info.rotation:
