@@ -155,7 +155,9 @@ def run_bench(
             frames, dec = decode_frames(clip, (w, h))
             if not frames:
                 raise UsageError(f"{clip}: no decodable frames")
-            rate = float(VideoFileSource(clip).info.rate or 30)
+            probe = VideoFileSource(clip)
+            rate = float(probe.info.rate or 30)
+            probe.close()
             enc = encode_fps(clip, frames, tmp)
             for batch in batches:
                 opts = RunOptions(
