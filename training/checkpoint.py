@@ -10,6 +10,7 @@ Writes go to a temporary file that is then renamed, so a crash never leaves half
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from training.errors import TrainingError
 
 FORMAT = "stream-astgan-checkpoint/1"
 CHECKPOINT_NAME = "checkpoint.pt"
+MILESTONES_DIR = "checkpoints"  # step_N.pt copies kept every `keep_every` steps
 
 
 def rng_state() -> dict[str, Any]:
@@ -46,6 +48,21 @@ def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def keep_milestone(checkpoint: Path, step: int) -> Path:
+    """Hard-link (or copy) the latest checkpoint to checkpoints/step_N.pt: GAN quality is not
+    monotonic in the step, so the best state is picked by eye after the run, not assumed last."""
+    folder = checkpoint.parent / MILESTONES_DIR
+    folder.mkdir(exist_ok=True)
+    target = folder / f"step_{step:06d}.pt"
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        os.link(checkpoint, tmp)
+    except OSError:
+        shutil.copyfile(checkpoint, tmp)
+    os.replace(tmp, target)
+    return target
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from training.checkpoint import CHECKPOINT_NAME
+from training.checkpoint import CHECKPOINT_NAME, MILESTONES_DIR
 from training.config import (
     TrainConfig,
     config_from_dict,
@@ -34,8 +34,8 @@ from training.errors import TrainingError
 from training.metrics import CSV_NAME
 
 CONFIG_NAME = "config.json"
-RUN_ARTIFACTS = (CHECKPOINT_NAME, CONFIG_NAME, CSV_NAME, "samples", "tensorboard")
-RESUMABLE = {"steps", "threads", "device", "amp", "sample_every", "checkpoint_every"}
+RUN_ARTIFACTS = (CHECKPOINT_NAME, CONFIG_NAME, CSV_NAME, "samples", "tensorboard", MILESTONES_DIR)
+RESUMABLE = {"steps", "threads", "device", "amp", "sample_every", "checkpoint_every", "keep_every"}
 # flag dest -> config key, for the options that have their own flag
 FLAG_KEYS = {
     "steps": "steps",
@@ -49,6 +49,7 @@ FLAG_KEYS = {
     "style_name": "style.name",
     "sample_every": "sample_every",
     "checkpoint_every": "checkpoint_every",
+    "keep_every": "keep_every",
 }
 
 
@@ -116,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--style-name", help="short style name stored in checkpoints and models")
     p.add_argument("--sample-every", type=int, metavar="K", help="sample grid PNG every K steps")
     p.add_argument("--checkpoint-every", type=int, metavar="K", help="checkpoint every K steps")
+    p.add_argument(
+        "--keep-every",
+        type=int,
+        metavar="K",
+        help="also keep a copy of the checkpoint every K steps in RUN_DIR/checkpoints/ "
+        "(step_N.pt), to export the best one after looking at the samples (default: off)",
+    )
     p.add_argument(
         "--set",
         action="append",

@@ -84,6 +84,7 @@ class LossConfig:
     content: float = 1.0  # style-aware content loss in the generator encoder's space
     pooled: float = 4.0  # blurred output vs blurred photo (structure and rough colours)
     pooled_factor: int = 8  # average-pooling factor of the pooled term
+    structure: float = 0.0  # local luminance correlation with the photo (edges, faces, text)
     colour: float = 1.0  # per-channel mean/std of the output vs the painting's palette
     tv: float = 0.5  # total variation
     temporal: float = 2.0  # G(warp(x) + noise) vs warp(G(x))
@@ -135,6 +136,7 @@ class TrainConfig:
     amp: bool = True  # automatic mixed precision (CUDA only)
     sample_every: int = 250
     checkpoint_every: int = 500
+    keep_every: int = 0  # also keep checkpoints/step_N.pt every K steps (0: only the latest)
 
 
 def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
@@ -271,3 +273,5 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("optim.adaptive.max_scale must be >= 1 (it bounds the lr scales)")
     if cfg.steps < 1:
         raise TrainingError("steps must be >= 1")
+    if cfg.keep_every < 0:
+        raise TrainingError("keep_every must be 0 (off) or a step count")

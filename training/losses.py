@@ -82,6 +82,32 @@ def pooled_loss(output: torch.Tensor, photo: torch.Tensor, factor: int) -> torch
     return (F.avg_pool2d(output, factor) - F.avg_pool2d(photo, factor)).abs().mean()
 
 
+LUMA = (0.299, 0.587, 0.114)
+
+
+def structure_loss(output: torch.Tensor, photo: torch.Tensor, window: int = 7) -> torch.Tensor:
+    """1 - local correlation of the output's luminance with the photo's, at half resolution,
+    averaged over windows weighted by how much structure the photo has there.
+
+    Correlation ignores brightness and contrast, so the palette may change freely; the weight
+    is ~0 where the photo is flat, so strokes may fill the sky; where the photo has edges (eyes,
+    letters, outlines) the output's luminance must follow them, or lose up to 2 (inverted).
+    That keeps faces and text that the pooled L1 blurs away."""
+    luma = output.new_tensor(LUMA)[:, None, None]
+    a = F.avg_pool2d((output * luma).sum(1, keepdim=True), 2)
+    b = F.avg_pool2d((photo * luma).sum(1, keepdim=True), 2)
+
+    def local(t: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(t, window, stride=1)
+
+    mu_a, mu_b = local(a), local(b)
+    var_a = (local(a * a) - mu_a.square()).clamp_min(0)
+    var_b = (local(b * b) - mu_b.square()).clamp_min(0)
+    corr = (local(a * b) - mu_a * mu_b) / ((var_a * var_b).clamp_min(1e-12).sqrt() + 1e-4)
+    weight = var_b / (var_b + 0.03**2)
+    return ((1 - corr) * weight).sum() / (weight.sum() + EPS)
+
+
 def colour_stats(images: torch.Tensor) -> torch.Tensor:
     """Per-channel mean and std over a batch: the palette in six numbers."""
     flat = images.float().transpose(0, 1).reshape(3, -1)

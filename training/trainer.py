@@ -32,6 +32,7 @@ from training.adaptive_lr import AdaptiveLRController
 from training.checkpoint import (
     CHECKPOINT_NAME,
     FORMAT,
+    keep_milestone,
     load_checkpoint,
     rng_state,
     save_checkpoint,
@@ -53,7 +54,9 @@ from training.parallel import Parallel, pick_device
 from training.samples import save_grid
 from training.temporal import random_smooth_grid, valid_mask, warp
 
-LOSS_TERMS = ("style", "disc_style", "content", "pooled", "colour", "tv", "temporal")
+LOSS_TERMS = (
+    "style", "disc_style", "content", "pooled", "structure", "colour", "tv", "temporal",
+)  # fmt: skip
 COLUMNS = [
     "reconstruction", "loss_d", "loss_g_adv", *LOSS_TERMS, "loss_g",
     "lr_g", "lr_d", "scale_g", "scale_d", "advantage", "seconds_per_step",
@@ -350,6 +353,8 @@ class Trainer:
             terms["content"] = losses.content_loss(feats[-1][:n], out_feats[-1])
         if w.pooled:
             terms["pooled"] = losses.pooled_loss(y, x, w.pooled_factor)
+        if w.structure:
+            terms["structure"] = losses.structure_loss(y, x)
         if w.colour:
             terms["colour"] = losses.colour_loss(y, self.painting_colour)
         if w.tv:
@@ -406,6 +411,10 @@ class Trainer:
                     self._report(progress, task, logged)
                 if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
                     self.save()
+                if main and cfg.keep_every and self.step % cfg.keep_every == 0:
+                    if self.step % cfg.checkpoint_every:
+                        self.save()
+                    keep_milestone(self.run_dir / CHECKPOINT_NAME, self.step)
                 if main and (self.step % cfg.sample_every == 0 or self.step == cfg.steps):
                     self.write_samples()
         if self.metrics is not None:

@@ -76,3 +76,20 @@ def test_user_vgg_weights_load_in_torchvision_layout(tmp_path):
     torch.save({"features.0.weight": torch.randn(64, 3, 3, 3)}, tmp_path / "other.pth")
     with pytest.raises(TrainingError, match="not a VGG16/19"):
         load_vgg(tmp_path / "other.pth")
+
+
+def test_structure_loss_keeps_edges_but_frees_palette_and_flat_areas():
+    gen = torch.Generator().manual_seed(0)
+    edges = torch.zeros(1, 3, 64, 64)
+    edges[..., 16:48, 16:48] = 1.0  # a bright square: edges where the photo has structure
+    regraded = 0.2 + 0.5 * edges * edges.new_tensor([0.3, 1.0, 0.6])[:, None, None]
+    assert losses.structure_loss(edges, edges) < 2e-3
+    assert losses.structure_loss(regraded, edges) < 5e-3  # new palette and contrast
+    flat = torch.full((1, 3, 64, 64), 0.5)
+    strokes = flat + 0.1 * torch.rand(1, 3, 64, 64, generator=gen)
+    assert losses.structure_loss(strokes, flat) < 0.01  # texture where the photo is flat
+    inverted = 1 - edges
+    assert losses.structure_loss(inverted, edges) > 1.9  # edges turned around
+    blurred = torch.nn.functional.avg_pool2d(edges, 9, stride=1, padding=4)
+    assert losses.structure_loss(flat, edges) > 0.9  # edges painted over
+    assert losses.structure_loss(blurred, edges) < 0.2

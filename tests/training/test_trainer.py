@@ -129,3 +129,18 @@ def test_torchrun_two_process_gloo(tiny_data, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "2 process(es)" in result.stderr
     assert load(tmp_path / "run")["step"] == 3
+
+
+def test_milestones_are_kept_and_exportable(tiny_data, tmp_path):
+    content, painting = tiny_data
+    run = tmp_path / "run"
+    assert train(content, painting, run, "--steps", "4", "--keep-every", "2",
+                 "--checkpoint-every", "3") == 0  # fmt: skip
+    kept = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert kept == ["step_000002.pt", "step_000004.pt"]
+    early = torch.load(run / "checkpoints" / "step_000002.pt", weights_only=True)
+    assert early["step"] == 2 and load(run)["step"] == 4
+    assert not torch.equal(early["generator"]["head.weight"], load(run)["generator"]["head.weight"])
+    assert main(["--out", str(run), "--resume", "--steps", "6"]) == 0
+    assert (run / "checkpoints" / "step_000006.pt").is_file()
+    assert (run / "checkpoints" / "step_000002.pt").is_file()  # resume keeps earlier milestones
