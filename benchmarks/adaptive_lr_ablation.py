@@ -23,6 +23,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
+from benchmarks.report import RESULTS, write_report
 from training.adaptive_lr import REFERENCE_LOSSES
 from training.cli import main as train_main
 from training.metrics import read_metrics
@@ -61,7 +62,7 @@ def summarize(rows: list[dict[str, str]], gan_mode: str) -> dict[str, float | bo
     }
 
 
-def markdown(results: dict[str, dict], steps: int, extra: list[str]) -> str:
+def markdown(results: dict[str, dict], steps: int, extra: list[str]) -> list[str]:
     """The table for the README."""
     lines = [
         f"Ablation: {steps} steps, same seed and batches; args: {' '.join(extra) or '-'}",
@@ -77,7 +78,7 @@ def markdown(results: dict[str, dict], steps: int, extra: list[str]) -> str:
             f"| {r['d_loss_mean_last20pct']:.3f} "
             f"| {'yes' if r['d_collapsed'] else 'no'} | {r['mean_scale_g']:.2f} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def main() -> None:
@@ -88,7 +89,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=400, help="steps per run")
     parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
     parser.add_argument("--runs", type=Path, help="keep the two run dirs here (default: temp)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--tag", default="", help="suffix of the result file names")
     args = parser.parse_args()
 
@@ -113,12 +114,8 @@ def main() -> None:
             results[policy] = summarize(
                 read_metrics(run / "metrics.csv"), config["loss"]["gan_mode"]
             )
-    table = markdown(results, args.steps, given)
-    print(table)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = f"adaptive_lr_ablation{'_' + args.tag if args.tag else ''}"
-    (args.out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (args.out / f"{stem}.md").write_text(table)
+    write_report(stem, results, markdown(results, args.steps, given), args.out)
 
 
 if __name__ == "__main__":

@@ -21,10 +21,12 @@ def stamp() -> str:
     )
 
 
-def write_report(name: str, result: dict[str, Any], table: list[str]) -> None:
-    RESULTS.mkdir(exist_ok=True)
+def write_report(
+    name: str, result: dict[str, Any], table: list[str], folder: Path = RESULTS
+) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
     result = {"measured": stamp(), **result}
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    (folder / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     text = "\n".join([f"Measured {result['measured']}.", "", *table]) + "\n"
-    (RESULTS / f"{name}.md").write_text(text)
+    (folder / f"{name}.md").write_text(text)
     print(text)

@@ -262,7 +262,7 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
     )
 
 
-@app.command("demo")
+@app.command("demo", short_help="Stylize a synthetic clip with a tone and report the speed.")
 def demo_command(
     output: Annotated[
         Path,
@@ -296,7 +296,7 @@ def demo_command(
         stderr.print(f"input {clip} -> output {output} at {summary.fps:.1f} fps end to end")
 
 
-@app.command("bench")
+@app.command("bench", short_help="Decode, inference, encode and end-to-end fps; live latency.")
 def bench_command(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Style name or .onnx path (default style).")
@@ -358,7 +358,7 @@ def bench_command(
     stderr.print(f"{env['cpu']}, {env['cores']} cores, {report['engine'].get('threads')} threads")
 
 
-@app.command("models")
+@app.command("models", short_help="List the bundled styles and their metadata.")
 def models_command(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
@@ -399,7 +399,7 @@ def models_command(
     stderr.print(table)
 
 
-@app.command("info")
+@app.command("info", short_help="Versions, providers, and which one really runs here.")
 def info_command(
     model: Annotated[
         str | None, typer.Option("--model", "-m", help="Model to open a test session with.")
