@@ -91,6 +91,8 @@ class LossConfig:
     temporal_noise: float = 0.02  # std of the noise added to the warped frame
     warp_strength: float = 0.04  # size of the random smooth warp, as a fraction of the crop
     feature_seed: int = 1234  # seed of the fixed random feature network
+    feature_width: int = 64  # random filters per kernel size and pyramid level
+    feature_kernels: list[int] = field(default_factory=lambda: [3, 7, 11])  # filter sizes
     feature_weights: str = ""  # optional VGG16/19 state_dict file (never downloaded)
 
 
@@ -273,5 +275,7 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("optim.adaptive.max_scale must be >= 1 (it bounds the lr scales)")
     if cfg.steps < 1:
         raise TrainingError("steps must be >= 1")
+    if cfg.loss.feature_width < 1 or any(k < 1 or k % 2 == 0 for k in cfg.loss.feature_kernels):
+        raise TrainingError("loss.feature_width must be >= 1 and loss.feature_kernels odd sizes")
     if cfg.keep_every < 0:
         raise TrainingError("keep_every must be 0 (off) or a step count")

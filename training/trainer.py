@@ -122,7 +122,10 @@ class Trainer:
         self.controller = AdaptiveLRController(
             cfg.loss.gan_mode, a.beta, a.gain, a.max_scale, a.warmup, cfg.optim.lr_policy
         )
-        self.feature_net = build_feature_net(cfg.loss.feature_seed, cfg.loss.feature_weights)
+        w = cfg.loss
+        self.feature_net = build_feature_net(
+            w.feature_seed, w.feature_weights, w.feature_width, tuple(w.feature_kernels)
+        )
         self.feature_net.to(self.device)
         self.style_targets, self.painting_colour = self._painting_statistics()
         self.step = 0
