@@ -39,7 +39,8 @@ class GeneratorConfig:
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
     residual: bool = False  # predict a change of the photo (sigmoid(logit(x) + net)), not the image
-    smooth_output: bool = True  # fixed 3x3 binomial blur on the output: no 2-px checkerboard
+    smooth_output: bool = True  # fixed 3x3 binomial blur of the output (and of the photo in
+    # residual mode): no 2-px checkerboard, no pixel-level detail to flicker
 
 
 @dataclass
@@ -87,9 +88,11 @@ class LossConfig:
     structure: float = 0.0  # local luminance correlation with the photo (edges, faces, text)
     colour: float = 1.0  # per-channel mean/std of the output vs the painting's palette
     tv: float = 0.5  # total variation
-    temporal: float = 2.0  # G(warp(x) + noise) vs warp(G(x))
-    temporal_noise: float = 0.02  # std of the noise added to the warped frame
+    temporal: float = 10.0  # hinge on the flicker ratio of G(next) vs warp(G(x)), see below
+    temporal_target: float = 1.0  # flicker ratio (stylized / source warping error) allowed free
+    temporal_noise: float = 0.01  # std of the sensor noise in the synthetic next frame
     warp_strength: float = 0.04  # size of the random smooth warp, as a fraction of the crop
+    flow_error: float = 0.5  # pixels by which the "estimated" motion misses the true one
     feature_seed: int = 1234  # seed of the fixed random feature network
     feature_width: int = 64  # random filters per kernel size and pyramid level
     feature_kernels: list[int] = field(default_factory=lambda: [3, 7, 11])  # filter sizes

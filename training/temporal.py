@@ -1,8 +1,11 @@
 """Synthetic motion for the flow-free temporal loss (Wang et al. 2020).
 
 A video's next frame is roughly the current one moved a little, plus sensor noise. So instead
-of optical flow, the loss warps a content crop with a random smooth field (a small affine
-motion plus a coarse elastic term) and asks that stylize(warp(x) + noise) == warp(stylize(x)).
+of optical flow, the loss warps a content crop with a random smooth field W (a small affine
+motion plus a coarse elastic term) and compares stylize(next) with W(stylize(x)), where the
+"next frame" is x moved by W plus a small smooth error field (no estimated flow is exact:
+DIS is off by a fraction of a pixel at edges) plus sensor noise. That is how the warping-error
+benchmark sees a real video, so the loss can hold the stylized residual to the source's.
 """
 
 from __future__ import annotations
@@ -30,6 +33,17 @@ def random_smooth_grid(
     elastic = u(n, 2, 4, 4) * strength
     elastic = F.interpolate(elastic, size=(height, width), mode="bicubic", align_corners=False)
     return grid + elastic.permute(0, 2, 3, 1)
+
+
+def flow_error(
+    n: int, height: int, width: int, pixels: float, gen: torch.Generator
+) -> torch.Tensor:
+    """A smooth random displacement of up to about `pixels` pixels, in grid units [n, H, W, 2]:
+    the difference between a true motion and the flow an estimator would report for it."""
+    field = (torch.rand(n, 2, 6, 6, generator=gen) * 2 - 1) * pixels
+    field = F.interpolate(field, size=(height, width), mode="bicubic", align_corners=False)
+    to_grid = torch.tensor([2 / width, 2 / height])[None, :, None, None]
+    return (field * to_grid).permute(0, 2, 3, 1)
 
 
 def warp(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:

@@ -52,7 +52,7 @@ from training.metrics import MetricsLog
 from training.networks import build_discriminator, build_generator, count_macs
 from training.parallel import Parallel, pick_device
 from training.samples import save_grid
-from training.temporal import random_smooth_grid, valid_mask, warp
+from training.temporal import flow_error, random_smooth_grid, valid_mask, warp
 
 LOSS_TERMS = (
     "style", "disc_style", "content", "pooled", "structure", "colour", "tv", "temporal",
@@ -283,10 +283,12 @@ class Trainer:
         real = self.style.batch(n, gen).to(self.device)
         inputs = x
         if w.temporal:
-            grid = random_smooth_grid(n, x.shape[2], x.shape[3], w.warp_strength, gen)
+            h, wd = x.shape[2], x.shape[3]
+            grid = random_smooth_grid(n, h, wd, w.warp_strength, gen)
+            true_grid = grid + flow_error(n, h, wd, w.flow_error, gen)
             noise = torch.randn(x.shape, generator=gen) * w.temporal_noise
-            grid, noise = grid.to(self.device), noise.to(self.device)
-            inputs = torch.cat([x, (warp(x, grid) + noise).clamp(0, 1)])
+            grid, true_grid, noise = (t.to(self.device) for t in (grid, true_grid, noise))
+            inputs = torch.cat([x, (warp(x, true_grid) + noise).clamp(0, 1)])
 
         self.g.train()
         with self._autocast():
@@ -307,9 +309,8 @@ class Trainer:
         with self._autocast():
             fake_logits, fake_feats = self.d(y)
             adv = losses.generator_adv_loss(fake_logits, w.gan_mode)
-            terms = self._generator_terms(
-                x, y, out, feats, d_feats, fake_feats, grid if w.temporal else None
-            )
+            motion = (grid, inputs[n:]) if w.temporal else None
+            terms = self._generator_terms(x, y, out, feats, d_feats, fake_feats, motion)
             loss_g = w.adversarial * adv + sum(getattr(w, k) * v for k, v in terms.items())
         if not self._finite(loss_g):
             self._recover("the generator loss")
@@ -340,7 +341,7 @@ class Trainer:
         feats: list[torch.Tensor],
         d_feats: list[torch.Tensor],
         fake_feats: list[torch.Tensor],
-        grid: torch.Tensor | None,
+        motion: tuple[torch.Tensor, torch.Tensor] | None,
     ) -> dict[str, torch.Tensor]:
         """The weighted non-adversarial terms; a term whose weight is 0 is not computed."""
         w, n, kind = self.cfg.loss, x.shape[0], self.cfg.loss.style_stat
@@ -362,8 +363,11 @@ class Trainer:
             terms["colour"] = losses.colour_loss(y, self.painting_colour)
         if w.tv:
             terms["tv"] = losses.tv_loss(y)
-        if grid is not None:
-            terms["temporal"] = losses.temporal_loss(out[n:], warp(y, grid), valid_mask(grid))
+        if motion is not None:
+            grid, x_next = motion
+            mask = valid_mask(grid)
+            ratio = losses.flicker_ratio(out[n:], warp(y, grid), x_next, warp(x, grid), mask)
+            terms["temporal"] = losses.temporal_loss(ratio, w.temporal_target)
         return terms
 
     def _update_ema(self) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from training import losses
 from training.errors import TrainingError
 from training.features import VGG_BLOCKS, RandomFeatures, VGGFeatures, build_feature_net, load_vgg
-from training.temporal import random_smooth_grid, valid_mask, warp
+from training.temporal import flow_error, random_smooth_grid, valid_mask, warp
 
 
 def stripes(period: int, n: int = 2, size: int = 64) -> torch.Tensor:
@@ -52,16 +53,38 @@ def test_content_and_pooled_losses_ignore_what_they_should():
     assert losses.pooled_loss(jitter, photo, 8) < 1e-6 < losses.pooled_loss(1 - photo, photo, 8)
 
 
-def test_temporal_loss_is_zero_for_a_warp_equivariant_stylizer():
+def test_flicker_ratio_measures_added_flicker_like_the_benchmark():
     gen = torch.Generator().manual_seed(0)
-    x = torch.rand(2, 3, 32, 32, generator=gen)
-    grid = random_smooth_grid(2, 32, 32, 0.05, gen)
+    x = torch.nn.functional.avg_pool2d(torch.rand(2, 3, 64, 64, generator=gen), 3, 1, 1)
+    grid = random_smooth_grid(2, 64, 64, 0.05, gen)
+    x_next = warp(x, grid + flow_error(2, 64, 64, 0.5, gen))  # the estimated motion is off
     mask = valid_mask(grid)
     assert 0.5 < mask.mean() <= 1
-    stylize = lambda t: 1 - t  # noqa: E731 - a pixel-wise map commutes with any warp
-    assert losses.temporal_loss(stylize(warp(x, grid)), warp(stylize(x), grid), mask) < 1e-6
-    blur = lambda t: torch.nn.functional.avg_pool2d(t, 3, 1, 1)  # noqa: E731
-    assert losses.temporal_loss(stylize(warp(x, grid)), blur(warp(stylize(x), grid)), mask) > 0.01
+
+    def ratio(stylize):
+        return losses.flicker_ratio(stylize(x_next), warp(stylize(x), grid), x_next,
+                                    warp(x, grid), mask)  # fmt: skip
+
+    assert ratio(lambda t: 1 - t) == pytest.approx(1.0, abs=1e-4)  # pixel-wise, unit gain
+    assert ratio(lambda t: 0.2 + 0.5 * t) == pytest.approx(0.25, abs=1e-4)  # half the contrast
+
+    def soften(t):
+        return torch.nn.functional.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), 3, 1)
+
+    def sharpen(t):
+        return 2 * t - soften(t)
+
+    assert ratio(sharpen) > 1.5 and ratio(soften) < 0.8
+    assert losses.temporal_loss(ratio(soften), 1.0) == 0
+    assert losses.temporal_loss(ratio(sharpen), 1.0) == pytest.approx(ratio(sharpen) - 1)
+
+
+def test_flow_error_is_a_smooth_subpixel_displacement():
+    field = flow_error(3, 40, 80, 0.5, torch.Generator().manual_seed(1))
+    pixels = field * torch.tensor([80 / 2, 40 / 2])
+    assert field.shape == (3, 40, 80, 2)
+    assert 0.1 < pixels.abs().max() < 0.75  # bicubic may overshoot the corner values a bit
+    assert (pixels[:, 1:] - pixels[:, :-1]).abs().max() < 0.25  # smooth: neighbours move alike
 
 
 def test_user_vgg_weights_load_in_torchvision_layout(tmp_path):

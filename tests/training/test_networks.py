@@ -78,10 +78,17 @@ def test_smoothed_output_has_no_two_pixel_checkerboard():
     assert energy[True] < 0.05 * energy[False]
 
 
-def test_residual_generator_starts_as_the_identity():
-    g = build_generator(
-        GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, residual=True)
-    )
+def test_residual_generator_starts_as_the_photo_with_its_pixel_detail_softened():
+    small = dict(width=8, max_width=16, downsamples=2, res_blocks=1, residual=True)
     x = torch.rand(2, 3, 16, 24) * 0.9 + 0.05
     with torch.no_grad():
-        torch.testing.assert_close(g(x), x, atol=1e-5, rtol=0)
+        sharp = build_generator(GeneratorConfig(**small, smooth_output=False))(x)
+        torch.testing.assert_close(sharp, x, atol=1e-5, rtol=0)
+        soft = build_generator(GeneratorConfig(**small))(x)
+    blurred = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"),
+        (torch.tensor([1.0, 2, 1])[:, None] * torch.tensor([1.0, 2, 1]) / 16).repeat(3, 1, 1, 1),
+        groups=3,
+    )
+    torch.testing.assert_close(soft, blurred, atol=1e-5, rtol=0)
+    assert (soft - x).abs().mean() > 0.05  # random pixels: the blur really acts
