@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,15 @@ def test_file_write_refuses_existing_then_replaces(tmp_path: Path) -> None:
     write_bytes_atomic(target, b"two", overwrite=True)
     assert target.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_written_model_gets_the_usual_permissions_not_a_temp_files(tmp_path: Path) -> None:
+    old = os.umask(0o027)
+    try:
+        write_bytes_atomic(tmp_path / "m.onnx", b"x", overwrite=False)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "m.onnx").stat().st_mode) == 0o640
 
 
 def test_a_failing_directory_build_leaves_the_old_tree(tmp_path: Path) -> None:
