@@ -32,6 +32,7 @@ from training.config import (
 from training.data import DataWarning, style_name
 from training.errors import TrainingError
 from training.metrics import CSV_NAME
+from training.stop_request import TrainingStopped
 
 CONFIG_NAME = "config.json"
 RUN_ARTIFACTS = (CHECKPOINT_NAME, CONFIG_NAME, CSV_NAME, "samples", "tensorboard", MILESTONES_DIR)
@@ -289,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except TrainingStopped as e:
+        print(f"stopped after step {e.step} (saved); resume with --resume", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
-        print("interrupted; resume with --resume", file=sys.stderr)
+        print("interrupted; continue from the last checkpoint with --resume", file=sys.stderr)
         return 130
     return 0

@@ -52,6 +52,7 @@ from training.metrics import MetricsLog
 from training.networks import build_discriminator, build_generator, count_macs
 from training.parallel import Parallel, pick_device
 from training.samples import save_grid
+from training.stop_request import TrainingStopped, stop_on_signal
 from training.temporal import flow_error, random_smooth_grid, valid_mask, warp
 
 LOSS_TERMS = (
@@ -404,10 +405,10 @@ class Trainer:
             TextColumn("{task.fields[speed]}"), TimeRemainingColumn(),
             TextColumn("{task.fields[info]}"), console=self.console, disable=not main,
         )  # fmt: skip
-        with progress:
+        with progress, stop_on_signal() as stop:
             task = progress.add_task("", total=cfg.steps, completed=self.step, speed="", info="")
             tic = time.perf_counter()
-            while self.step < cfg.steps:
+            while self.step < cfg.steps and not self._stop_agreed(stop.requested):
                 logged = self.train_step()
                 if logged is None:
                     progress.update(task, completed=self.step)
@@ -427,6 +428,13 @@ class Trainer:
         if self.metrics is not None:
             self.metrics.close()
         self.parallel.barrier()
+        if self.step < cfg.steps:
+            self.save()
+            raise TrainingStopped(self.step)
+
+    def _stop_agreed(self, requested: bool) -> bool:
+        """Whether any process was asked to stop: all of them stop after the same step."""
+        return self.parallel.mean(torch.tensor([float(requested)])).item() > 0
 
     def _report(self, progress: Progress, task: Any, logged: dict[str, float]) -> None:
         self.metrics.write(self.step, logged)

@@ -68,3 +68,28 @@ def test_training_killed_with_sigkill_resumes(tiny_data, tmp_path):
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == target
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_saves_the_step_in_progress(tiny_data, tmp_path, sig):
+    content, painting = tiny_data
+    run = tmp_path / "run"
+    # Periodic checkpoints are rare here, so only the stop itself can save the steps done.
+    base = [sys.executable, "-m", "training", "--content", str(content), "--style", str(painting),
+            "--out", str(run), *TINY, "--checkpoint-every", "10000"]  # fmt: skip
+    proc = subprocess.Popen([*base, "--steps", "5000"], cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.time() + 90
+    while time.time() < deadline and not (run / "metrics.csv").exists():
+        time.sleep(0.05)
+    time.sleep(3.0)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    step = torch.load(run / "checkpoint.pt", weights_only=True)["step"]
+    assert f"stopped after step {step} (saved)" in err
+    logged = (run / "metrics.csv").read_text().split()
+    assert step > 0 and int(logged[-1].split(",")[0]) == step  # the last step logged is saved
+    res = subprocess.run([*base, "--resume", "--steps", str(step + 2)], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr
