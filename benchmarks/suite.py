@@ -33,7 +33,7 @@ SUITE = (
         "generator_sweep", "Generator variants: speed against style",
         ("--steps", "100", "--init-steps", "20", "--repeats", "10"), 240,
     ),
-    Benchmark("temporal", "Temporal stability (warping error)", ("--frames", "150"), 90),
+    Benchmark("temporal", "Temporal stability (warping error), all of box.mp4", (), 100),
     Benchmark("contact_sheet", "Contact sheet and video strip", (), 30),
     Benchmark("soak", "Long-run memory", ("--frames", "2000"), 120),
     Benchmark(

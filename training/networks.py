@@ -2,7 +2,8 @@
 
 The generator is built for ONNX Runtime on a CPU: plain 3x3/1x1 convolutions, batch norm that
 `fuse_for_inference()` folds into the convolutions, and PixelUnshuffle/PixelShuffle so the
-full-resolution work is a reshuffle of bytes, not a convolution. Most of its work happens at
+full-resolution work is a reshuffle of values, not a real convolution (export turns each into a
+one-hot strided convolution, which ONNX Runtime runs faster). Most of its work happens at
 1/2**downsamples resolution; the decoder climbs back with sub-pixel convolutions whose ICNR
 initialisation starts them as nearest-neighbour upsampling (no checkerboard at step 0).
 """
@@ -178,7 +179,7 @@ class Generator(nn.Module):
             # sigma-0.7 blur cut the warping-error ratio of a trained model on box.mp4 from 1.89
             # to 0.51), while strokes live at coarser scales.
             x = (self._blur(x) if self.smooth else x).clamp(1 / 512, 1 - 1 / 512)
-            logits = logits + torch.log(x) - torch.log1p(-x)
+            logits = logits + torch.logit(x)  # one Log in the graph, not log(x) - log1p(-x)
         return torch.sigmoid(logits)
 
     def _blur(self, images: torch.Tensor) -> torch.Tensor:
@@ -188,12 +189,52 @@ class Generator(nn.Module):
         return self.decode(self.encode(x), x)
 
     def fuse_for_inference(self) -> Generator:
-        """Switch to eval mode and fold batch norms into convolutions (for export)."""
+        """Switch to eval mode, fold batch norms into convolutions and turn the full-resolution
+        pixel (un)shuffles into convolutions (for export).
+
+        ONNX has PixelUnshuffle only as a 6-D Transpose of the full-resolution frame, which
+        took ~10% of ONNX Runtime's time at 1280x720, and its DepthToSpace for PixelShuffle
+        was slower than the equivalent transposed convolution. With one-hot weights the strided
+        (transposed) convolutions move the same values exactly; together the two changes made
+        the bundled generator ~1.2x faster at 640x360 and 1280x720 (2 threads).
+        """
         self.eval()
         for module in self.modules():
             if isinstance(module, ConvNormAct):
                 module.fuse()
+        if isinstance(self.stem[0], nn.PixelUnshuffle):
+            self.stem[0] = pixel_unshuffle_conv(3, self.stem[0].downscale_factor)
+        if isinstance(self.to_rgb, nn.PixelShuffle):
+            self.to_rgb = pixel_shuffle_conv(3, self.to_rgb.upscale_factor)
         return self
+
+
+def _one_hot_shuffle(conv: nn.Conv2d | nn.ConvTranspose2d, channels: int, factor: int) -> None:
+    """Weights that move sub-pixel (i, j) of channel c to/from channel (c * factor + i) * factor
+    + j, PixelShuffle's order. Products with 1 and sums with 0 are exact in any float type.
+    The many-channel side is dim 0 of both weights (Conv: [out, in, ...]; transposed: [in,
+    out, ...]), so one indexing serves both."""
+    weight = torch.zeros_like(conv.weight)
+    for c in range(channels):
+        for i in range(factor):
+            for j in range(factor):
+                weight[(c * factor + i) * factor + j, c, i, j] = 1.0
+    conv.weight.data.copy_(weight)
+    conv.weight.requires_grad_(False)
+
+
+def pixel_unshuffle_conv(channels: int, factor: int) -> nn.Conv2d:
+    """A strided convolution equal to nn.PixelUnshuffle(factor) on `channels` channels."""
+    conv = nn.Conv2d(channels, channels * factor * factor, factor, factor, bias=False)
+    _one_hot_shuffle(conv, channels, factor)
+    return conv
+
+
+def pixel_shuffle_conv(channels: int, factor: int) -> nn.ConvTranspose2d:
+    """A strided transposed convolution equal to nn.PixelShuffle(factor) to `channels`."""
+    conv = nn.ConvTranspose2d(channels * factor * factor, channels, factor, factor, bias=False)
+    _one_hot_shuffle(conv, channels, factor)
+    return conv
 
 
 def build_generator(cfg: GeneratorConfig) -> Generator:

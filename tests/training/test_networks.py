@@ -6,7 +6,13 @@ import pytest
 import torch
 
 from training.config import DiscriminatorConfig, GeneratorConfig
-from training.networks import build_discriminator, build_generator, count_macs
+from training.networks import (
+    build_discriminator,
+    build_generator,
+    count_macs,
+    pixel_shuffle_conv,
+    pixel_unshuffle_conv,
+)
 
 
 @pytest.mark.parametrize(
@@ -34,6 +40,16 @@ def test_generator_shape_range_and_fusion(cfg):
     torch.testing.assert_close(fused, y, atol=1e-5, rtol=1e-4)
     if cfg.norm == "batch":
         assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules())
+    shuffles = (torch.nn.PixelShuffle, torch.nn.PixelUnshuffle)
+    assert not any(isinstance(m, shuffles) for m in (g.stem[0], g.to_rgb))
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_one_hot_convolutions_shuffle_pixels_exactly(factor):
+    x = torch.randn(2, 3, 4 * factor, 5 * factor)
+    unshuffled = pixel_unshuffle_conv(3, factor)(x)
+    assert torch.equal(unshuffled, torch.nn.PixelUnshuffle(factor)(x))
+    assert torch.equal(pixel_shuffle_conv(3, factor)(unshuffled), x)
 
 
 def test_pixelshuffle_starts_without_checkerboard():
