@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.toml",
         help="TOML file with config tables ([generator], [data], [loss], [optim], ...)",
     )
-    p.add_argument("--steps", type=int, help="total optimizer steps to reach (default 8000)")
+    p.add_argument("--steps", type=int, help="total optimizer steps to reach (default 3000)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--resume",

@@ -1,0 +1,84 @@
+"""The styles shipped in the package: present, contract-following, really stylizing, and what a
+fresh install's default commands (`models`, `demo`) use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from stream_astgan import catalog
+from stream_astgan.contract import META_PRECISION, META_RECOMMENDED, META_STEPS, META_STYLE
+from stream_astgan.engine import Engine
+
+SHIPPED = ("starry-night", "great-wave", "van-gogh")
+CLI = [sys.executable, "-m", "stream_astgan"]
+MODELS = catalog.bundled()
+FILES = [(name, p, path) for name, m in sorted(MODELS.items()) for p, path in m.files.items()]
+
+
+def scene(height: int = 90, width: int = 160) -> np.ndarray:
+    """A smooth gradient with a few hard-edged shapes, two frames of it."""
+    y, x = np.mgrid[0:height, 0:width] / max(height, width)
+    rgb = np.stack([x, y, 1 - x], -1) * 200 + 20
+    rgb[20:60, 30:70] = (230, 40, 40)
+    rgb[50:80, 100:150] = (30, 30, 60)
+    return np.stack([rgb, rgb[:, ::-1]]).astype(np.uint8)
+
+
+def test_the_promised_styles_are_bundled_and_the_default_is_one_of_them():
+    assert set(SHIPPED) <= set(MODELS)
+    assert catalog.DEFAULT_MODEL in MODELS
+    for name in SHIPPED:
+        assert "fp32" in MODELS[name].files
+
+
+@pytest.mark.parametrize(("name", "precision", "path"), FILES, ids=[p.name for *_, p in FILES])
+def test_each_file_follows_the_contract_and_stylizes(name, precision, path):
+    engine = Engine(path, "cpu", threads=1)
+    meta = engine.metadata
+    assert meta[META_STYLE] == name and meta[META_PRECISION] == precision
+    assert int(meta[META_STEPS]) > 0
+    if precision == "int8":  # shipped only where the export measured it faster
+        assert "cpu" in meta[META_RECOMMENDED].split(",")
+    frames = scene()
+    out = engine.run(frames).astype(float)
+    change = np.abs(out - frames).mean()
+    assert change > 8, f"{path.name} barely changes the picture ({change:.1f} levels)"
+    assert 30 < out.mean() < 225 and out.std() > 20, "collapsed to black, white or grey"
+    # The content stays: the red square still differs in colour from the gradient just left of
+    # it (239 levels apart in the source; a constant or washed-out output gives ~0).
+    inside, outside = out[0, 25:55, 35:65].mean((0, 1)), out[0, 25:55, 18:28].mean((0, 1))
+    assert np.linalg.norm(inside - outside) > 30, f"the red square is gone: {inside} vs {outside}"
+
+
+def test_cpu_default_is_fp32_unless_int8_was_measured_faster():
+    for name, model in MODELS.items():
+        chosen = catalog.resolve(name, gpu=False)
+        assert chosen == model.files.get("int8", model.files["fp32"])
+        if "fp16" in model.files:
+            assert catalog.resolve(name, gpu=True) == model.files["fp16"]
+
+
+def test_models_command_lists_every_style():
+    res = subprocess.run([*CLI, "models", "--json"], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    listed = {m["name"] for m in json.loads(res.stdout)["models"]}
+    assert set(SHIPPED) <= listed
+
+
+def test_demo_runs_on_the_default_model(tmp_path):
+    out = tmp_path / "demo.mp4"
+    res = subprocess.run(
+        [*CLI, "demo", "-o", str(out), "--seconds", "1", "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert (
+        summary["model"].endswith(f"{catalog.DEFAULT_MODEL}.onnx") and summary["frames_out"] == 30
+    )
+    assert out.is_file()
