@@ -19,6 +19,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from stream_astgan import catalog
 from stream_astgan.color import frame_to_rgb, read_color_spec
 from stream_astgan.engine import Engine
 from stream_astgan.environment import environment_report
@@ -140,7 +141,9 @@ def main() -> None:
             model, gmac = build(tmp / "synthetic.onnx")
             model_name = f"synthetic onnx.helper net ({gmac:.2f} GMAC/640x360)"
         else:
-            chosen, note = contract_models([args.model] if args.model else None, tmp)
+            default = catalog.DEFAULT_MODEL if catalog.DEFAULT_MODEL in catalog.bundled() else None
+            given = args.model or default
+            chosen, note = contract_models([given] if given else None, tmp)
             model = chosen[0].path
             model_name = chosen[0].label + (f" ({note})" if note else "")
         clip = args.input or make_clip(tmp / "clip.mp4", args.frames, (640, 360))
@@ -166,6 +169,9 @@ def main() -> None:
             "environment": environment_report(str(model), "cpu"),
         }
     table = [
+        f"Model: {result['model']}; clip: {result['clip']}; batch {result['batch']}, "
+        f"{result['threads']} ONNX Runtime threads; H.264 encode included.",
+        "",
         "| measurement | fps (best of runs) | all runs |",
         "| --- | --- | --- |",
         *(

@@ -24,14 +24,14 @@ class Benchmark:
 SUITE = (
     Benchmark(
         "pipeline_overhead", "Pipeline against a naive loop", ("--frames", "150", "--repeats", "2"),
-        90,
+        60,
     ),
     Benchmark("resolution_batch", "fps against resolution and batch", ("--seconds", "1.5"), 150),
-    Benchmark("ort_vs_torch", "ONNX Runtime against torch eager", ("--rounds", "10"), 60),
-    Benchmark("precision", "Precision: fp32, int8, fp16, TensorRT", ("--rounds", "10"), 70),
+    Benchmark("ort_vs_torch", "ONNX Runtime against torch eager", ("--rounds", "10"), 40),
+    Benchmark("precision", "Precision: fp32, int8, fp16, TensorRT", ("--rounds", "10"), 40),
     Benchmark(
         "generator_sweep", "Generator variants: speed against style",
-        ("--steps", "100", "--init-steps", "20", "--repeats", "10"), 240,
+        ("--steps", "100", "--init-steps", "20", "--repeats", "10"), 300,
     ),
     Benchmark("temporal", "Temporal stability (warping error), all of box.mp4", (), 100),
     Benchmark("contact_sheet", "Contact sheet and video strip", (), 30),
