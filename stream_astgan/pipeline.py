@@ -24,6 +24,7 @@ import numpy as np
 from .frames import Frame
 from .sinks import Sink
 from .sources import Source
+from .stop_request import StopRequest, stop_on_signal
 
 Infer = Callable[[np.ndarray], np.ndarray]
 QUEUE_BYTES = 256 * 2**20  # decoded frames waiting for the model, at most (beyond one batch)
@@ -203,7 +204,12 @@ class Pipeline:
             w.start()
         trailing: list[Any] = []
         try:
-            trailing = self._write_until_end()
+            # Ctrl-C/SIGTERM stop the writer between frames: an interrupt inside an encode
+            # could drop packets the encoder had already handed out, leaving a gap.
+            with stop_on_signal(self.stop) as request:
+                trailing = self._write_until_end(request)
+            if request.requested:
+                raise KeyboardInterrupt
         except KeyboardInterrupt:
             self.stats.interrupted = True
             self.stats.stop_reason = "interrupted"
@@ -225,9 +231,9 @@ class Pipeline:
             raise self._errors[0]
         return self.stats
 
-    def _write_until_end(self) -> list[Any]:
+    def _write_until_end(self, request: StopRequest) -> list[Any]:
         while True:
-            if self._errors:
+            if self._errors or request.requested:
                 return []
             try:
                 item = self._to_write.get(timeout=0.1)
@@ -246,6 +252,8 @@ class Pipeline:
                     self.stats.latencies_ms.append((time.perf_counter() - frame.captured_at) * 1e3)
                 if self.on_written is not None:
                     self.on_written(frame, self.stats)
+                if request.requested:
+                    return []
             if any(getattr(s, "closed", False) for s in self.sinks):
                 self.stats.stop_reason = "preview closed"
                 return []

@@ -30,9 +30,8 @@ from training.config import (
     validate,
 )
 from training.data import DataWarning, style_name
-from training.errors import TrainingError
+from training.errors import TrainingError, TrainingStopped
 from training.metrics import CSV_NAME
-from training.stop_request import TrainingStopped
 
 CONFIG_NAME = "config.json"
 RUN_ARTIFACTS = (CHECKPOINT_NAME, CONFIG_NAME, CSV_NAME, "samples", "tensorboard", MILESTONES_DIR)

@@ -1,4 +1,5 @@
-"""The training package's own exception: a mistake the user can fix (bad path, bad config)."""
+"""The training package's own exceptions: a mistake the user can fix (bad path, bad config),
+and a run stopped on request."""
 
 from stream_astgan.errors import AstganError
 
@@ -8,3 +9,11 @@ class TrainingError(AstganError):
 
     A subclass of the project's base error, so code that drives training and the runtime
     together can catch every user error in one place."""
+
+
+class TrainingStopped(KeyboardInterrupt):
+    """Ctrl-C/SIGTERM stopped the loop after a complete step, whose checkpoint it saved."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(step)
+        self.step = step

@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 
+from stream_astgan.stop_request import stop_on_signal
 from training import losses
 from training.adaptive_lr import AdaptiveLRController
 from training.checkpoint import (
@@ -46,13 +47,12 @@ from training.data import (
     load_paintings,
     step_generator,
 )
-from training.errors import TrainingError
+from training.errors import TrainingError, TrainingStopped
 from training.features import build_feature_net
 from training.metrics import MetricsLog
 from training.networks import build_discriminator, build_generator, count_macs
 from training.parallel import Parallel, pick_device
 from training.samples import save_grid
-from training.stop_request import TrainingStopped, stop_on_signal
 from training.temporal import flow_error, random_smooth_grid, valid_mask, warp
 
 LOSS_TERMS = (

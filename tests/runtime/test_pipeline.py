@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from fractions import Fraction
@@ -58,6 +60,34 @@ def numbered_frames(n, shape=(4, 6)):
 
 def invert(batch):
     return 255 - batch
+
+
+class SignalledMidWriteSink(RecordingSink):
+    """Gets Ctrl-C/SIGTERM in the middle of writing frame `at`, as an encoder can between
+    handing out packets and muxing them."""
+
+    def __init__(self, sig, at):
+        super().__init__()
+        self.sig, self.at, self.halves = sig, at, []
+
+    def write(self, frame, stylized):
+        self.halves.append((frame.index, "start"))
+        if frame.index == self.at:
+            os.kill(os.getpid(), self.sig)
+            time.sleep(0.05)  # the handler runs here, in the middle of the write
+        super().write(frame, stylized)
+        self.halves.append((frame.index, "end"))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_mid_write_stops_after_that_frame_not_inside_it(sig):
+    sink = SignalledMidWriteSink(sig, at=5)
+    previous = signal.getsignal(sig)
+    stats = Pipeline(ListSource(numbered_frames(40)), invert, [sink], batch=1).run()
+    assert stats.interrupted and stats.stop_reason == "interrupted"
+    assert [i for i, _, _ in sink.frames] == list(range(6))  # frame 5 whole, then stop
+    assert sink.halves[-1] == (5, "end") and sink.finished
+    assert signal.getsignal(sig) is previous  # the run's handlers are gone afterwards
 
 
 @pytest.mark.parametrize(("n", "batch"), [(10, 3), (7, 1), (8, 8), (1, 4)])
