@@ -208,15 +208,14 @@ class Pipeline:
             # could drop packets the encoder had already handed out, leaving a gap.
             with stop_on_signal(self.stop) as request:
                 trailing = self._write_until_end(request)
-            if request.requested:
-                raise KeyboardInterrupt
-        except KeyboardInterrupt:
+            self.stats.interrupted = request.requested
+        except KeyboardInterrupt:  # a second signal, or one before the handlers were set
             self.stats.interrupted = True
-            self.stats.stop_reason = "interrupted"
-            self.stop()
         except BaseException as e:
             self._fail(e)
         finally:
+            if self.stats.interrupted:
+                self.stats.stop_reason = "interrupted"
             self.stop()
             for w in workers:
                 w.join(timeout=10)

@@ -433,8 +433,12 @@ class Trainer:
             raise TrainingStopped(self.step)
 
     def _stop_agreed(self, requested: bool) -> bool:
-        """Whether any process was asked to stop: all of them stop after the same step."""
-        return self.parallel.mean(torch.tensor([float(requested)])).item() > 0
+        """Whether any process was asked to stop: all of them stop after the same step. The
+        flag lives on the training device, as NCCL reduces only GPU tensors."""
+        if self.parallel.world == 1:
+            return requested
+        flag = torch.tensor([float(requested)], device=self.device)
+        return self.parallel.mean(flag).item() > 0
 
     def _report(self, progress: Progress, task: Any, logged: dict[str, float]) -> None:
         self.metrics.write(self.step, logged)

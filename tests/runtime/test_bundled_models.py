@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -78,7 +79,7 @@ def test_demo_runs_on_the_default_model(tmp_path):
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
-    assert (
-        summary["model"].endswith(f"{catalog.DEFAULT_MODEL}.onnx") and summary["frames_out"] == 30
-    )
+    assert Path(summary["model"]).parent == catalog.MODELS_DIR  # a file of the default style,
+    assert Path(summary["model"]).name.startswith(f"{catalog.DEFAULT_MODEL}.")  # any precision
+    assert summary["frames_out"] == 30
     assert out.is_file()

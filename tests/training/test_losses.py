@@ -55,7 +55,7 @@ def test_content_and_pooled_losses_ignore_what_they_should():
 
 def test_flicker_ratio_measures_added_flicker_like_the_benchmark():
     gen = torch.Generator().manual_seed(0)
-    x = torch.nn.functional.avg_pool2d(torch.rand(2, 3, 64, 64, generator=gen), 3, 1, 1)
+    x = F.avg_pool2d(torch.rand(2, 3, 64, 64, generator=gen), 3, 1, 1)
     grid = random_smooth_grid(2, 64, 64, 0.05, gen)
     x_next = warp(x, grid + flow_error(2, 64, 64, 0.5, gen))  # the estimated motion is off
     mask = valid_mask(grid)
@@ -69,7 +69,7 @@ def test_flicker_ratio_measures_added_flicker_like_the_benchmark():
     assert ratio(lambda t: 0.2 + 0.5 * t) == pytest.approx(0.25, abs=1e-4)  # half the contrast
 
     def soften(t):
-        return torch.nn.functional.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), 3, 1)
+        return F.avg_pool2d(F.pad(t, (1, 1, 1, 1), mode="replicate"), 3, 1)
 
     def sharpen(t):
         return 2 * t - soften(t)
@@ -113,6 +113,6 @@ def test_structure_loss_keeps_edges_but_frees_palette_and_flat_areas():
     assert losses.structure_loss(strokes, flat) < 0.01  # texture where the photo is flat
     inverted = 1 - edges
     assert losses.structure_loss(inverted, edges) > 1.9  # edges turned around
-    blurred = torch.nn.functional.avg_pool2d(edges, 9, stride=1, padding=4)
+    blurred = F.avg_pool2d(edges, 9, stride=1, padding=4)
     assert losses.structure_loss(flat, edges) > 0.9  # edges painted over
     assert losses.structure_loss(blurred, edges) < 0.2
