@@ -128,4 +128,5 @@ def _state_mismatch(expected: dict[str, torch.Tensor], found: dict[str, torch.Te
 
 def provenance(ckpt: Checkpoint) -> Provenance:
     """The checkpoint's side of the model metadata."""
-    return Provenance(ckpt.style_name, ckpt.style_paths, ckpt.step, ckpt.config_hash)
+    features = str(ckpt.config.get("loss", {}).get("feature_origin", ""))
+    return Provenance(ckpt.style_name, ckpt.style_paths, ckpt.step, ckpt.config_hash, features)

@@ -23,6 +23,7 @@ class Provenance:
     sources: list[str]
     training_steps: int
     config_hash: str
+    features: str = ""  # what the training's feature network was, with its licence
 
     def renamed(self, style: str) -> Provenance:
         """The same provenance under the name the user chose with --name."""
@@ -61,6 +62,7 @@ def metadata_dict(facts: ModelFacts, opset: int) -> dict[str, str]:
         contract.META_GMAC: f"{facts.gmac:.3f}",
         contract.META_PARITY: json.dumps(facts.parity, sort_keys=True),
         contract.META_RECOMMENDED: ",".join(facts.recommended_for),
+        **({contract.META_FEATURES: origin.features} if origin.features else {}),
     }
 
 

@@ -24,6 +24,7 @@ META_STRIDE = "stride"  # the generator's spatial stride (the graph pads to it i
 META_GMAC = "gmac_640x360"  # multiply-accumulates per 640x360 frame, in GMAC
 META_PARITY = "parity"  # JSON: the export's measured error against the checkpoint
 META_RECOMMENDED = "recommended_for"  # comma-separated devices this file is the best pick for
+META_FEATURES = "training_features"  # the loss network training used: its source and licence
 
 REQUIRED_META = (
     META_STYLE,

@@ -39,15 +39,25 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 def save_checkpoint(path: Path, checkpoint: dict[str, Any]) -> None:
-    """Atomic write: temp file in the same folder, fsync, then rename over the old one."""
+    """Write a checkpoint dict (checked against the contract) atomically."""
     if checkpoint.get("format") != FORMAT:
         raise ValueError(f"checkpoint dict must have format {FORMAT!r}")
+    save_atomic(path, checkpoint)
+
+
+def save_atomic(path: Path, obj: Any) -> None:
+    """`torch.save` to a temp file in the same folder, fsync, then rename over the old one, so
+    a crash never leaves half a file under the real name."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as f:
-        torch.save(checkpoint, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def keep_milestone(checkpoint: Path, step: int) -> Path:

@@ -1,10 +1,11 @@
-"""Frozen feature networks whose activation statistics describe a painting's texture.
+"""Frozen feature networks whose activations describe a painting's texture and a photo's content.
 
-No weights are downloaded. The default is a fixed random-weight multi-scale conv net: random
-ReLU features already capture texture statistics well (Ustyuzhaninov et al. 2017, He et al.
-2016), and its weights are regenerated from a seed, so checkpoints need not carry them. A
-VGG16/19 state dict in torchvision's key layout may be given with `--feature-weights` (then
-relu1_2 .. relu4_3/4 are used).
+Nothing is downloaded here. The default ("auto") is the ImageNet VGG16 that
+`python -m training.weights vgg16` prepares once in the user cache (relu1_2 .. relu4_3 for
+style, one of them for perceptual content): its features carry strokes and swirls. Without it,
+a fixed random-weight multi-scale conv net is the fallback: random ReLU features capture
+palettes and fine marks (Ustyuzhaninov et al. 2017) and are regenerated from a seed. Any other
+VGG16/19 state dict in torchvision's key layout may be named with `--feature-weights`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from training.errors import TrainingError
+from training.weights import installed_vgg16, read_record
 
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
@@ -81,13 +83,17 @@ class VGGFeatures(nn.Module):
         self.features = nn.Sequential(*layers)
         self.requires_grad_(False)
 
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, x: torch.Tensor, depth: int = 4) -> list[torch.Tensor]:
+        """The first `depth` taps (relu1_2, relu2_2, relu3_3, relu4_3); deeper layers are not
+        computed, so a content target at relu2_2 costs two blocks, not four."""
         x = (x - x.new_tensor(MEAN)[:, None, None]) / x.new_tensor(STD)[:, None, None]
         feats = []
         for i, layer in enumerate(self.features):
             x = layer(x)
             if i in self.taps:
                 feats.append(x)
+                if len(feats) == depth:
+                    break
         return feats
 
 
@@ -110,8 +116,35 @@ def load_vgg(path: Path) -> VGGFeatures:
     return net.eval()
 
 
+RANDOM = "random"
+
+
+def resolve_feature_weights(value: str) -> tuple[str, str]:
+    """The weights a run uses and a line saying what they are and where they come from.
+
+    "auto" takes the prepared VGG16 when the cache has it and random features otherwise; a
+    prepared file is checked against its recorded checksum before it is used."""
+    if value == "auto":
+        found = installed_vgg16()
+        if found is None:
+            return RANDOM, (
+                "random features (no pretrained VGG16 prepared; `python -m training.weights "
+                "vgg16` fetches one, and strokes need it)"
+            )
+        value = str(found)
+    if value in (RANDOM, ""):
+        return RANDOM, "random features (chosen by loss.feature_weights)"
+    path = Path(value)
+    if path.with_suffix(".json").is_file():
+        record = read_record(path)
+        return value, f"VGG16 from {record.source}; {record.licence}"
+    return value, f"VGG weights from {path} (provenance not recorded)"
+
+
 def build_feature_net(
     seed: int, weights: str, width: int = 64, kernels: tuple[int, ...] = (3, 7, 11)
 ) -> nn.Module:
-    """The style feature network: the user's VGG weights if given, else random features."""
-    return load_vgg(Path(weights)) if weights else RandomFeatures(seed, width, kernels)
+    """The feature network: VGG from a resolved weights file, else random features."""
+    if weights in (RANDOM, ""):
+        return RandomFeatures(seed, width, kernels)
+    return load_vgg(Path(weights))
