@@ -37,6 +37,10 @@ SUITE = (
     Benchmark("contact_sheet", "Contact sheet and video strip", (), 30),
     Benchmark("soak", "Long-run memory", ("--frames", "2000"), 120),
     Benchmark(
+        "quality", "Quality: distance to the painting, with the Gatys anchor", (), 900,
+        in_default_run=False,
+    ),
+    Benchmark(
         "adaptive_lr_ablation", "Adaptive learning rate: ablation",
         ("--config", "training/configs/starry-night.toml", "--steps", "500"), 1000,
         in_default_run=False,

@@ -110,9 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument(
         "--feature-weights",
-        metavar="FILE",
-        help="optional VGG16/19 state dict (torchvision layout) for the style loss; "
-        "nothing is ever downloaded",
+        metavar="FILE|auto|random",
+        help="feature network of the style and content losses: auto (default) takes the "
+        "ImageNet VGG16 prepared by `python -m training.weights vgg16` when present and random "
+        "features otherwise; or a VGG16/19 state dict (torchvision layout); never downloaded",
     )
     p.add_argument("--style-name", help="short style name stored in checkpoints and models")
     p.add_argument("--sample-every", type=int, metavar="K", help="sample grid PNG every K steps")

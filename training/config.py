@@ -57,7 +57,7 @@ class DataConfig:
     """What the loader feeds each step."""
 
     crop: int = 192  # content and style crop size in pixels
-    batch_size: int = 6  # content crops per step (per process)
+    batch_size: int = 4  # content crops per step (per process)
     content_short_side: int = 448  # photos are resized to this short side before cropping
     scale_jitter: float = 0.3  # random extra zoom of content crops, as a fraction
     frames_per_video: int = 48  # frames sampled evenly from each content video
@@ -79,15 +79,15 @@ class LossConfig:
 
     gan_mode: str = "hinge"  # hinge | lsgan
     adversarial: float = 1.0
-    style: float = 4.0  # statistics of random-feature (or --feature-weights VGG) activations
+    style: float = 10.0  # Gram statistics of the feature network (VGG16 relu1_2..relu4_3)
     style_stat: str = "gram"  # gram | meanstd
-    disc_style: float = 1.0  # the same statistics on the discriminator's first-layer features
-    content: float = 1.0  # style-aware content loss in the generator encoder's space
-    pooled: float = 4.0  # blurred output vs blurred photo (structure and rough colours)
+    disc_style: float = 0.0  # the same statistics on the discriminator's first-layer features
+    content: float = 1.0  # perceptual content (VGG relu2_2; the encoder's space without VGG)
+    pooled: float = 1.0  # blurred output vs blurred photo (structure and rough colours)
     pooled_factor: int = 8  # average-pooling factor of the pooled term
-    structure: float = 0.0  # local luminance correlation with the photo (edges, faces, text)
+    structure: float = 2.0  # local luminance correlation with the photo (edges, faces, text)
     colour: float = 1.0  # per-channel mean/std of the output vs the painting's palette
-    tv: float = 0.5  # total variation
+    tv: float = 0.1  # total variation (more smooths the strokes away)
     temporal: float = 10.0  # hinge on the flicker ratio of G(next) vs warp(G(x)), see below
     temporal_target: float = 1.0  # flicker ratio (stylized / source warping error) allowed free
     temporal_noise: float = 0.01  # std of the sensor noise in the synthetic next frame
@@ -96,7 +96,10 @@ class LossConfig:
     feature_seed: int = 1234  # seed of the fixed random feature network
     feature_width: int = 64  # random filters per kernel size and pyramid level
     feature_kernels: list[int] = field(default_factory=lambda: [3, 7, 11])  # filter sizes
-    feature_weights: str = ""  # optional VGG16/19 state_dict file (never downloaded)
+    feature_weights: str = "auto"  # auto (prepared VGG16, else random) | random | a VGG file
+    feature_origin: str = ""  # filled in by training: what the features are, their licence
+    content_layer: int = 1  # VGG tap of the perceptual content term (0 relu1_2 .. 3 relu4_3);
+    # with random features the content term uses the generator's own encoder instead
 
 
 @dataclass
@@ -113,12 +116,12 @@ class AdaptiveLRConfig:
 class OptimConfig:
     """Optimizers and the learning-rate policy."""
 
-    lr_g: float = 2e-4
+    lr_g: float = 1e-3  # a run of ~1500 steps needs Johnson et al.'s rate, not DCGAN's
     lr_d: float = 2e-4  # lr_d / lr_g is the TTUR base ratio
     betas: list[float] = field(default_factory=lambda: [0.5, 0.99])
     lr_policy: str = "adaptive"  # adaptive | fixed
     adaptive: AdaptiveLRConfig = field(default_factory=AdaptiveLRConfig)
-    init_steps: int = 300  # reconstruction-only warm start of G before the adversarial game
+    init_steps: int = 100  # reconstruction-only warm start of G before the adversarial game
     ema: float = 0.999  # EMA of the generator weights used for samples and export; 0 = off
     nan_backoff: float = 0.5  # both rates are multiplied by this after a NaN/inf recovery
 
@@ -134,14 +137,14 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     content: list[str] = field(default_factory=list)  # content folders and videos
-    steps: int = 3000  # the bundled styles changed little after 2000 (recipes: ~35 min, 2 cores)
+    steps: int = 1500
     seed: int = 0
     threads: int = 0  # torch CPU threads; 0 = leave torch's default
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool = True  # automatic mixed precision (CUDA only)
+    amp: bool = True  # mixed precision: fp16 on CUDA; bf16 feature network on bf16-native CPUs
     sample_every: int = 250
-    checkpoint_every: int = 500
-    keep_every: int = 0  # also keep checkpoints/step_N.pt every K steps (0: only the latest)
+    checkpoint_every: int = 250
+    keep_every: int = 250  # also keep checkpoints/step_N.pt every K steps (0: only the latest)
 
 
 def config_to_dict(cfg: TrainConfig) -> dict[str, Any]:
@@ -280,5 +283,7 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("steps must be >= 1")
     if cfg.loss.feature_width < 1 or any(k < 1 or k % 2 == 0 for k in cfg.loss.feature_kernels):
         raise TrainingError("loss.feature_width must be >= 1 and loss.feature_kernels odd sizes")
+    if not 0 <= cfg.loss.content_layer <= 3:
+        raise TrainingError("loss.content_layer must be 0..3 (relu1_2, relu2_2, relu3_3, relu4_3)")
     if cfg.keep_every < 0:
         raise TrainingError("keep_every must be 0 (off) or a step count")

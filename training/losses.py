@@ -70,9 +70,10 @@ def style_loss(feats: list[torch.Tensor], targets: list[torch.Tensor], kind: str
 
 
 def content_loss(photo_feats: torch.Tensor, output_feats: torch.Tensor) -> torch.Tensor:
-    """Style-aware content loss (Sanakoyeu et al. 2018): the photo and its stylization should
-    share the generator encoder's deepest features. Relative error, so the encoder cannot
-    satisfy it by shrinking its features."""
+    """Feature reconstruction: the photo and its stylization share features of a pretrained
+    VGG (Johnson et al. 2016) or, with random features, of the generator encoder's deepest
+    level (Sanakoyeu et al. 2018). Relative error, so the encoder cannot satisfy it by
+    shrinking its features."""
     target = photo_feats.detach().float()
     return (output_feats.float() - target).square().mean() / (target.square().mean() + EPS)
 

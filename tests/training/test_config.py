@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -13,9 +14,12 @@ from training.config import (
     config_from_dict,
     config_hash,
     config_to_dict,
+    load_toml,
     resolve_config,
 )
 from training.errors import TrainingError
+
+RECIPES = Path(__file__).resolve().parents[2] / "training" / "configs"
 
 
 def resolve(tmp_path, toml: str, *argv: str) -> TrainConfig:
@@ -71,3 +75,12 @@ def test_dict_round_trip_and_hash():
     assert GeneratorConfig(**d["generator"]) == cfg.generator
     assert len(config_hash(d)) == 16
     assert config_hash(d) != config_hash(config_to_dict(dataclasses.replace(cfg, seed=1)))
+
+
+@pytest.mark.parametrize("recipe", sorted(RECIPES.glob("*.toml")), ids=lambda p: p.stem)
+def test_shipped_recipes_load_and_validate(recipe):
+    args = build_parser().parse_args(["--out", "unused", "--config", str(recipe)])
+    cfg = fresh_config(args, flag_overrides(args))
+    assert cfg.style.name == recipe.stem and cfg.style.paths and cfg.content
+    # A recipe holds only what differs from the defaults, which are the shipped recipe.
+    assert set(load_toml(recipe)) <= {"content", "style", "loss", "data", "steps"}

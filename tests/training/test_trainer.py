@@ -13,6 +13,7 @@ import torch
 from training import losses
 from training.cli import main
 from training.config import GeneratorConfig, config_hash
+from training.features import VGG_BLOCKS, VGGFeatures
 from training.metrics import read_metrics
 from training.networks import build_generator
 
@@ -144,3 +145,23 @@ def test_milestones_are_kept_and_exportable(tiny_data, tmp_path):
     assert main(["--out", str(run), "--resume", "--steps", "6"]) == 0
     assert (run / "checkpoints" / "step_000006.pt").is_file()
     assert (run / "checkpoints" / "step_000002.pt").is_file()  # resume keeps earlier milestones
+
+
+def test_vgg_features_give_perceptual_content_and_are_recorded(tiny_data, tmp_path, capsys):
+    content, painting = tiny_data
+    vgg = VGGFeatures(VGG_BLOCKS[13])
+    torch.save(vgg.state_dict(), tmp_path / "vgg16.pth")  # random weights, torchvision keys
+    run = tmp_path / "run"
+    assert train(content, painting, run, "--steps", "4", "--feature-weights",
+                 str(tmp_path / "vgg16.pth")) == 0  # fmt: skip
+    assert "provenance not recorded" in capsys.readouterr().err
+    ckpt = load(run)
+    assert ckpt["config"]["loss"]["feature_weights"] == str(tmp_path / "vgg16.pth")
+    rows = read_metrics(run / "metrics.csv")
+    # Perceptual content compares VGG features of output and photo: > 0 once G has changed.
+    assert float(rows[-1]["content"]) > 0
+
+    # Without prepared weights, "auto" falls back to random features and says how to get VGG.
+    assert train(content, painting, tmp_path / "auto", "--steps", "1") == 0
+    assert "training.weights vgg16" in capsys.readouterr().err
+    assert load(tmp_path / "auto")["config"]["loss"]["feature_weights"] == "random"

@@ -1,0 +1,260 @@
+"""How far each style moves a photo towards its painting, on photos no recipe trains on.
+
+Yardsticks, all in the ImageNet VGG16 that `python -m training.weights vgg16` prepares:
+- Gram-distance ratio: the relative distance of the output's Gram matrices (plain Gatys
+  Grams, relu1_2 .. relu4_3, not the centred statistics training uses) to the painting's,
+  over the same distance for the photo itself. 1 is no stylization, 0 the painting's texture.
+- content distance: relative squared error of relu3_3 features, output against photo.
+Anchors measured in the same run on the same photos: per-image Gatys optimisation from the
+photo (the ceiling of these features) with the same content layer. Also per model: GMAC (from
+its metadata), model-only fps at 640x360, and the warping-error ratio on all of box.mp4.
+
+Held-out photos: scikit-image's bundled public-domain photos (astronaut, coffee, chelsea,
+rocket) when scikit-image is installed, and single frames of the shared videos box.mp4 and
+cup.mp4. The recipes train on ../shared/data/content/photos only.
+
+    python -m benchmarks.quality [--model NAME|M.onnx ...] [--max-side 384] [--gatys-steps 150]
+
+Writes results/quality.{json,md} and results/quality_sheet.jpg (photo | each anchor | ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from benchmarks.contact_sheet import grid, labelled, save_jpeg
+from benchmarks.models import BOX, SHARED_DATA, contract_models
+from benchmarks.report import RESULTS, write_report
+from benchmarks.temporal import measure
+from benchmarks.timing import fps, interleaved_median_seconds
+from benchmarks.usage import fail, user_errors
+from stream_astgan import contract
+from stream_astgan.engine import Engine
+from stream_astgan.sources import open_source
+from training.features import VGGFeatures, load_vgg
+from training.weights import read_record, vgg16_path
+
+STYLE_DIR = SHARED_DATA / "style"
+VIDEOS = (BOX, SHARED_DATA / "video" / "cup.mp4")
+SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
+CONTENT_TAP = 2  # relu3_3
+TARGET_RATIO = 0.40
+
+
+def held_out_photos(max_side: int) -> dict[str, np.ndarray]:
+    """uint8 RGB photos no recipe trains on, resized so the long side is <= max_side."""
+    photos: dict[str, np.ndarray] = {}
+    try:
+        from skimage import data
+    except ImportError:
+        data = None
+    for name in SKIMAGE_PHOTOS if data is not None else ():
+        photos[name] = getattr(data, name)()[..., :3]
+    for video in VIDEOS:
+        if video.is_file():
+            source = open_source(video)
+            try:
+                photos[f"{video.stem} frame 60"] = next(
+                    f.rgb for f in source.frames() if f.index == 60
+                )
+            finally:
+                source.close()
+    return {name: _fit(rgb, max_side) for name, rgb in photos.items()}
+
+
+def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
+    scale = min(1.0, max_side / max(rgb.shape[:2]))
+    size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+    return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+
+
+def to_tensor(rgb: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None].float() / 255
+
+
+def grams(feats: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Gatys' Gram matrices, normalised by the number of positions."""
+    out = []
+    for f in feats:
+        flat = f.flatten(2)
+        out.append(flat @ flat.transpose(1, 2) / flat.shape[2])
+    return out
+
+
+def gram_distance(a: list[torch.Tensor], b: list[torch.Tensor]) -> torch.Tensor:
+    """Mean over layers of the relative squared Frobenius distance of a's Grams to b's."""
+    return torch.stack(
+        [(x - y).square().sum() / y.square().sum() for x, y in zip(a, b, strict=True)]
+    ).mean()
+
+
+def painting_grams(vgg: VGGFeatures, sources: str) -> list[torch.Tensor]:
+    """The Grams of the model's painting(s) (metadata names looked up under shared/style),
+    short side 512, averaged over paintings."""
+    names = [s for s in sources.split(",") if s]
+    paths = [next(iter(sorted(STYLE_DIR.rglob(n))), None) for n in names]
+    missing = [n for n, p in zip(names, paths, strict=True) if p is None]
+    if not names or missing:
+        fail(f"painting(s) {', '.join(missing) or '(none named)'} not found under {STYLE_DIR}")
+    per_painting = []
+    for path in paths:
+        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        scale = 512 / min(bgr.shape[:2])
+        rgb = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)[..., ::-1]
+        with torch.no_grad():
+            per_painting.append(grams(vgg(to_tensor(np.ascontiguousarray(rgb)))))
+    return [torch.stack(layer).mean(0) for layer in zip(*per_painting, strict=True)]
+
+
+def gatys(
+    vgg: VGGFeatures, photo: torch.Tensor, target: list[torch.Tensor], steps: int, weight: float
+) -> torch.Tensor:
+    """Per-image optimisation from the photo: Gram distance plus relu3_3 content, Adam on the
+    pixels' logits (so they stay in [0, 1])."""
+    with torch.no_grad():
+        content = vgg(photo, depth=CONTENT_TAP + 1)[CONTENT_TAP]
+    logits = torch.logit(photo.clamp(0.01, 0.99)).requires_grad_(True)
+    opt = torch.optim.Adam([logits], lr=0.05)
+    bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()  # as training does, where it is native
+    for _ in range(steps):
+        image = torch.sigmoid(logits)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            feats = [f.float() for f in vgg(image)]
+        loss = weight * gram_distance(grams(feats), target) + content_distance(
+            feats[CONTENT_TAP], content
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return torch.sigmoid(logits).detach()
+
+
+def content_distance(out: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    return (out - photo).square().sum() / photo.square().sum()
+
+
+def scores(
+    vgg: VGGFeatures, photo: torch.Tensor, out: torch.Tensor, target: list[torch.Tensor]
+) -> tuple[float, float]:
+    """(Gram-distance ratio, content distance) of one output."""
+    with torch.no_grad():
+        fp, fo = vgg(photo), vgg(out)
+        ratio = gram_distance(grams(fo), target) / gram_distance(grams(fp), target)
+        return ratio.item(), content_distance(fo[CONTENT_TAP], fp[CONTENT_TAP]).item()
+
+
+def to_rgb(image: torch.Tensor) -> np.ndarray:
+    return (image[0].permute(1, 2, 0).clamp(0, 1) * 255).round().byte().numpy()
+
+
+def model_fps(engine: Engine) -> float:
+    frame = np.random.default_rng(0).integers(0, 256, (1, 360, 640, 3), np.uint8)
+    seconds = interleaved_median_seconds({"model": lambda: engine.run(frame)}, rounds=15)
+    return fps(seconds["model"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", nargs="+", help="bundled names or .onnx files (default: all)")
+    parser.add_argument("--max-side", type=int, default=384, help="photo long side (<= 512)")
+    parser.add_argument("--gatys-steps", type=int, default=150, help="0 skips the Gatys anchor")
+    parser.add_argument("--gatys-weight", type=float, default=20.0, help="its style weight")
+    parser.add_argument("--no-temporal", action="store_true", help="skip box.mp4 warping error")
+    args = parser.parse_args()
+    if args.max_side < 64 or args.gatys_steps < 0:
+        fail("--max-side must be >= 64 and --gatys-steps >= 0")
+    t0 = time.perf_counter()
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory() as tmp, user_errors():
+        record = read_record(vgg16_path())
+        vgg = load_vgg(vgg16_path())
+        photos = held_out_photos(args.max_side)
+        if not photos:
+            fail("no held-out photos: install scikit-image or provide ../shared/data/video")
+        models, note = contract_models(args.model, Path(tmp))
+        engines = {m.label: Engine(m.path, "cpu") for m in models}
+        rows, sheet = {}, []
+        for name, engine in engines.items():
+            meta = engine.metadata
+            target = painting_grams(vgg, meta.get(contract.META_SOURCE, ""))
+            per: dict[str, list[float]] = {"ours": [], "ours_content": []}
+            if args.gatys_steps:
+                per |= {"gatys": [], "gatys_content": []}
+            for photo_name, rgb in photos.items():
+                photo = to_tensor(rgb)
+                out = to_tensor(engine.run(rgb[None])[0])
+                ratio, content = scores(vgg, photo, out, target)
+                per["ours"].append(ratio)
+                per["ours_content"].append(content)
+                row = [labelled(rgb, f"photo: {photo_name}")]
+                if args.gatys_steps:
+                    anchor = gatys(vgg, photo, target, args.gatys_steps, args.gatys_weight)
+                    ratio, content = scores(vgg, photo, anchor, target)
+                    per["gatys"].append(ratio)
+                    per["gatys_content"].append(content)
+                    row.append(labelled(to_rgb(anchor), f"Gatys: {ratio:.2f}"))
+                row.append(labelled(to_rgb(out), f"{name}: {per['ours'][-1]:.2f}"))
+                sheet.append(_pad_row(row))
+            rows[name] = {k: round(statistics.fmean(v), 3) for k, v in per.items()}
+            rows[name] |= {
+                "gmac": float(meta.get(contract.META_GMAC, "nan")),
+                "fps_640x360_model_only": model_fps(engine),
+            }
+        if not args.no_temporal and BOX.is_file():
+            source = open_source(BOX)
+            try:
+                errors, _ = measure(source.frames(), engines, 0)
+            finally:
+                source.close()
+            base = statistics.fmean(errors["source"])
+            for name in engines:
+                rows[name]["warping_ratio_box"] = round(statistics.fmean(errors[name]) / base, 3)
+    save_jpeg(RESULTS / "quality_sheet.jpg", grid(sheet))
+    result = {
+        "photos": list(photos),
+        "max_side": args.max_side,
+        "features": f"VGG16 from {record.source}",
+        "gatys_steps": args.gatys_steps,
+        "note": note,
+        "models": rows,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    table = [
+        f"Held-out photos ({len(photos)}): {', '.join(photos)}; long side <= {args.max_side}. "
+        f"Features: VGG16 ({record.source}). Gram-distance ratio: output-to-painting over "
+        "photo-to-painting, plain Gram matrices at relu1_2..relu4_3 (lower is more painterly; "
+        f"target <= {TARGET_RATIO}); content: relative relu3_3 distance to the photo (lower "
+        f"keeps more of it). Gatys: {args.gatys_steps} Adam steps per photo from the photo.",
+        *([f"Note: {note}."] if note else []),
+        "",
+        "| model | Gram ratio | content | Gatys Gram ratio | Gatys content | GMAC | fps "
+        "(model, 640x360) | warping ratio, box.mp4 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {n} | {r['ours']} | {r['ours_content']} | {r.get('gatys', '-')} "
+            f"| {r.get('gatys_content', '-')} | {r['gmac']} | {r['fps_640x360_model_only']} "
+            f"| {r.get('warping_ratio_box', '-')} |"
+            for n, r in rows.items()
+        ),
+        "",
+        "![held-out photos: photo, Gatys, ours (Gram ratio in each label)](quality_sheet.jpg)",
+    ]
+    write_report("quality", result, table)
+
+
+def _pad_row(row: list[np.ndarray]) -> list[np.ndarray]:
+    """Cells of one row resized to the first cell's size (photos differ in aspect)."""
+    h, w = 200 + 28, 300
+    return [cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) for c in row]
+
+
+if __name__ == "__main__":
+    main()
