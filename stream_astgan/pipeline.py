@@ -10,6 +10,7 @@ window) every stage stops, the sinks are finished, and the output holds every fr
 
 from __future__ import annotations
 
+import logging
 import queue
 import signal
 import threading
@@ -21,10 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .errors import AstganError, RunError, reason
 from .frames import Frame
 from .sinks import Sink
 from .sources import Source
 from .stop_request import StopRequest, stop_on_signal
+
+log = logging.getLogger(__name__)
 
 Infer = Callable[[np.ndarray], np.ndarray]
 QUEUE_BYTES = 256 * 2**20  # decoded frames waiting for the model, at most (beyond one batch)
@@ -43,6 +47,9 @@ class RunStats:
     frames_out: int = 0
     dropped: int = 0
     undecodable: int = 0
+    video_retimed: int = 0
+    audio_retimed: int = 0
+    audio_dropped: int = 0
     batches: int = 0
     elapsed_s: float = 0.0
     infer_s: float = 0.0
@@ -127,7 +134,14 @@ class Pipeline:
                 except queue.Empty:
                     pass
 
-    def _fail(self, error: BaseException) -> None:
+    def _fail(self, error: BaseException, stage: str) -> None:
+        """Record the first failure and stop every stage; a library's own exception becomes a
+        RunError naming the stage (the traceback goes to the debug log, not the user)."""
+        if isinstance(error, Exception) and not isinstance(error, AstganError):
+            log.debug("%s stage failed", stage, exc_info=error)
+            wrapped = RunError(stage, reason(error))
+            wrapped.__cause__ = error
+            error = wrapped
         self._errors.append(error)
         self.stop()
 
@@ -147,7 +161,7 @@ class Pipeline:
                     return
             self._put(self._to_infer, _End(getattr(self.source, "trailing_audio", [])))
         except BaseException as e:
-            self._fail(e)
+            self._fail(e, "decode")
 
     def _next_batch(self, pending: list[Frame | _End]) -> tuple[list[Frame], _End | None]:
         """Frames of one shape, up to `batch`, waiting at most one frame interval for more."""
@@ -190,7 +204,7 @@ class Pipeline:
                     self._put(self._to_write, end)
                     return
         except BaseException as e:
-            self._fail(e)
+            self._fail(e, "inference")
 
     # -- the calling thread ---------------------------------------------------------------------
     def run(self) -> RunStats:
@@ -212,7 +226,7 @@ class Pipeline:
         except KeyboardInterrupt:  # a second signal, or one before the handlers were set
             self.stats.interrupted = True
         except BaseException as e:
-            self._fail(e)
+            self._fail(e, "encode")
         finally:
             if self.stats.interrupted:
                 self.stats.stop_reason = "interrupted"
@@ -224,11 +238,27 @@ class Pipeline:
             if self.live:  # frames the camera delivered, whether shown or dropped
                 self.stats.frames_in = getattr(self.source, "captured", self.stats.frames_in)
             self.stats.undecodable = self.source.undecodable
+            self.stats.video_retimed = self.source.retimed
             self.stats.ended_early = self.source.ended_early
             self._finish_sinks(trailing)
+            self.stats.audio_retimed = sum(s.audio_retimed for s in self.sinks)
+            self.stats.audio_dropped = sum(s.audio_dropped for s in self.sinks)
         if self._errors:
-            raise self._errors[0]
+            raise self._described(self._errors[0])
         return self.stats
+
+    def _described(self, error: BaseException) -> BaseException:
+        """A RunError told which input it was, how far the run got and what the output holds."""
+        if isinstance(error, RunError):
+            error.where = str(getattr(self.source, "path", "") or "")
+            error.frames_done = self.stats.frames_out
+            kept = [str(s.path) for s in self.sinks if s.kept and hasattr(s, "path")]
+            error.output_note = (
+                f"{', '.join(kept)} keeps the {self.stats.frames_out} frame(s) written before it"
+                if kept
+                else "no output was written"
+            )
+        return error
 
     def _write_until_end(self, request: StopRequest) -> list[Any]:
         while True:
@@ -267,7 +297,7 @@ class Pipeline:
                     sink.finish(trailing)
                 except BaseException as e:
                     sink.abort()
-                    self._errors.append(e)
+                    self._fail(e, "mux")
         finally:
             if main:
                 signal.signal(signal.SIGINT, previous)

@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from stream_astgan.errors import RunError
 from stream_astgan.frames import Frame, StreamInfo
 from stream_astgan.pipeline import Pipeline
 from stream_astgan.sinks import NullSink, Sink
@@ -123,8 +124,10 @@ def test_a_size_change_starts_a_new_batch():
     assert sum(s[0] for s in shapes) == 7
 
 
-@pytest.mark.parametrize("stage", ["source", "model", "sink"])
-def test_a_failing_stage_stops_everything_and_finishes_the_sink(stage):
+@pytest.mark.parametrize(
+    ("stage", "named"), [("source", "decode"), ("model", "inference"), ("sink", "encode")]
+)
+def test_a_failing_stage_stops_everything_and_finishes_the_sink(stage, named):
     frames = numbered_frames(50)
     source = ListSource(frames, fail_at=20 if stage == "source" else None)
 
@@ -141,8 +144,15 @@ def test_a_failing_stage_stops_everything_and_finishes_the_sink(stage):
 
     sink = FailingSink()
     before = threading.active_count()
-    with pytest.raises((RuntimeError, OSError)):
+    with pytest.raises(RunError) as failure:
         Pipeline(source, infer, [sink], batch=2).run()
+    # A library's exception is told as one line naming the stage and how far the run got,
+    # with the original kept as the cause for the debug log.
+    error = failure.value
+    assert error.stage == named and error.exit_code == 1
+    assert isinstance(error.__cause__, (RuntimeError, OSError))
+    assert f"{named} failed at frame {len(sink.frames) + 1}" in str(error)
+    assert "exploded" in str(error) or "disk full" in str(error)
     assert sink.finished
     assert [i for i, _, _ in sink.frames] == list(range(len(sink.frames)))
     time.sleep(0.3)
