@@ -8,12 +8,17 @@ files benchmark rebuild exactly the same files from the same seed, and judge the
 
 from __future__ import annotations
 
+import signal
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 import numpy as np
+from typer.testing import CliRunner
+
+from stream_astgan.cli import app
 
 Damage = Callable[[bytes, bytes, np.random.Generator], bytes]
 HEADER_BYTES = 8192  # where a container without a `moov` box keeps its header and index
@@ -138,3 +143,37 @@ def surviving_audio_packets(path: Path) -> int | None:
         except av.error.FFmpegError:
             pass
         return count
+
+
+class Hang(BaseException):
+    """A run past its time limit (BaseException, so no `except Exception` in the run can
+    swallow it on its way out)."""
+
+
+@dataclass(frozen=True)
+class CliOutcome:
+    """What a user of `astgan-stream` would have seen."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    traceback: str  # an exception that escaped the command (a user would see its traceback)
+
+
+def run_cli(args: Sequence[str], limit_s: int) -> CliOutcome:
+    """`astgan-stream ARGS` in this process (no interpreter start-up per case); raises Hang
+    when it runs past `limit_s` (main thread only: the limit is a SIGALRM)."""
+
+    def hang(signum: int, frame: object) -> None:
+        raise Hang()
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(limit_s)
+    try:
+        result = CliRunner().invoke(app, list(args))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    escaped = result.exception if not isinstance(result.exception, SystemExit) else None
+    text = "".join(traceback.format_exception(escaped)) if escaped is not None else ""
+    return CliOutcome(result.exit_code, result.stdout, result.stderr, text)

@@ -233,8 +233,16 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
         notes.append("the input ended before its stated duration (truncated file?)")
     if stats.undecodable:
         notes.append(f"{stats.undecodable} undecodable packet(s) or image(s) were skipped")
-    if stats.video_retimed or stats.audio_retimed or stats.audio_dropped:
-        notes.append("damaged timestamps were re-timed from their neighbours (see timestamps)")
+    if stats.video_retimed or stats.audio_retimed:
+        notes.append(
+            f"broken timestamps of {stats.video_retimed} frame(s) and {stats.audio_retimed} "
+            "audio packet(s) were re-timed from their neighbours"
+        )
+    if stats.audio_dropped:
+        notes.append(
+            f"{stats.audio_dropped} audio packet(s) were dropped (undecodable, or overlapping "
+            "audio already written)"
+        )
     if stats.interrupted:
         notes.append("interrupted: the output holds every frame written before the stop")
     w, h = result.size

@@ -44,13 +44,14 @@ class RunError(AstganError):
         self.stage = stage
         self.detail = detail
         self.where = ""  # the input, set by the pipeline that saw the failure
-        self.frames_done = 0
+        self.frame = 0  # the frame it failed on, counted from 1 in the stage's own order
         self.output_note = ""
 
     def __str__(self) -> str:
         where = f"{self.where}: " if self.where else ""
         note = f"; {self.output_note}" if self.output_note else ""
-        return f"{where}{self.stage} failed at frame {self.frames_done + 1} ({self.detail}){note}"
+        at = f" at frame {self.frame}" if self.frame else ""
+        return f"{where}{self.stage} failed{at} ({self.detail}){note}"
 
 
 def reason(e: BaseException) -> str:

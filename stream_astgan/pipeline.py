@@ -97,6 +97,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self._replaced = 0
+        self._batch_head = 0  # index of the first frame of the batch the model is running
         self.stats = RunStats()
 
     def _depth(self, batch: int) -> int:
@@ -194,6 +195,7 @@ class Pipeline:
             while not self._stop.is_set():
                 frames, end = self._next_batch(pending)
                 if frames:
+                    self._batch_head = frames[0].index
                     t0 = time.perf_counter()
                     out = self.infer(np.stack([f.rgb for f in frames]))
                     self.stats.infer_s += time.perf_counter() - t0
@@ -251,7 +253,8 @@ class Pipeline:
         """A RunError told which input it was, how far the run got and what the output holds."""
         if isinstance(error, RunError):
             error.where = str(getattr(self.source, "path", "") or "")
-            error.frames_done = self.stats.frames_out
+            done = {"decode": self.stats.frames_in, "inference": self._batch_head}
+            error.frame = done.get(error.stage, self.stats.frames_out) + 1
             kept = [str(s.path) for s in self.sinks if s.kept and hasattr(s, "path")]
             error.output_note = (
                 f"{', '.join(kept)} keeps the {self.stats.frames_out} frame(s) written before it"
@@ -288,11 +291,21 @@ class Pipeline:
                 return []
 
     def _finish_sinks(self, trailing: list[Any]) -> None:
-        """Flush and close every sink, shielded from a second Ctrl-C so the file stays whole."""
+        """Flush and close every sink, shielded from a second Ctrl-C so the file stays whole.
+
+        After a failure upstream of the sinks (decode, inference) what was written is intact and
+        is finished like an interrupted run; after the encoder or the muxer failed, the file
+        would be closed by the very state that failed, so it is removed instead.
+        """
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        failed = self._errors[0] if self._errors else None
+        sink_failed = isinstance(failed, RunError) and failed.stage in ("encode", "mux")
         try:
             for sink in self.sinks:
+                if sink_failed:
+                    sink.abort()
+                    continue
                 try:
                     sink.finish(trailing)
                 except BaseException as e:

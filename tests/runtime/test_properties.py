@@ -37,7 +37,7 @@ class ScriptedSource(Source):
 
 class ScriptedSink(Sink):
     def __init__(self, fail_at):
-        self.fail_at, self.got, self.finished = fail_at, [], False
+        self.fail_at, self.got, self.finished, self.aborted = fail_at, [], False, False
 
     def write(self, frame, stylized):
         if frame.index == self.fail_at:
@@ -48,6 +48,9 @@ class ScriptedSink(Sink):
 
     def finish(self, trailing_packets=None):
         self.finished = True
+
+    def abort(self):
+        self.aborted = True
 
 
 frame_specs = st.lists(
@@ -80,7 +83,8 @@ def test_pipeline_keeps_order_count_and_timestamps(specs, batch, fail, fail_frac
     except RunError as e:  # a stage's own exception, told as one line naming the stage
         assert isinstance(e.__cause__, (RuntimeError, OSError))
         failed = e
-    assert sink.finished
+    sink_failed = failed is not None and failed.stage == "encode"
+    assert (sink.finished, sink.aborted) == (not sink_failed, sink_failed)
     expected = [(f.index, f.pts) for f in frames]
     assert sink.got == expected[: len(sink.got)]  # order and timestamps, never a gap or swap
     if failed is None:
