@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -78,7 +79,7 @@ class VideoFileSource(Source):
             duration_s=float(self.container.duration) / av.time_base
             if self.container.duration
             else None,
-            rotation=round(self._first.rotation or 0),
+            rotation=_rotation(self._first.rotation),
             color=read_color_spec(cc.colorspace, cc.color_range, self._first.format.name, src_h),
         )
         # The probe consumed the first packets; reopening works for every format, seekable or not.
@@ -255,6 +256,11 @@ class PresentationClock:
             self.retimed += 1
         self.last = pts
         return pts
+
+
+def _rotation(degrees: float | None) -> int:
+    """The display rotation, or none when a damaged display matrix gives no angle (NaN)."""
+    return round(degrees) if degrees and math.isfinite(degrees) else 0
 
 
 def _frames_from_duration(stream: av.video.stream.VideoStream, rate: Fraction | None) -> int | None:
