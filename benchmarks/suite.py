@@ -45,6 +45,10 @@ SUITE = (
         ("--config", "training/configs/starry-night.toml", "--steps", "500"), 1000,
         in_default_run=False,
     ),
+    Benchmark(
+        "damaged_files", "Damaged files: 300 seeded damaged copies of the shared videos",
+        ("--count", "300"), 900, in_default_run=False,
+    ),
 )  # fmt: skip
 BY_NAME = {b.name: b for b in SUITE}
 

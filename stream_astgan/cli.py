@@ -1,7 +1,8 @@
 """`astgan-stream`: stylize a video file, an image, a folder of images or a webcam.
 
 Human output and progress go to stderr; `--json` prints one JSON object on stdout. Errors a
-user can cause print one line and exit 2; an interrupted run exits 130 with its output finished.
+user can cause print one line and exit 2, a library failing mid-run one line and exit 1; an
+interrupted run exits 130 with its output finished.
 """
 
 from __future__ import annotations
@@ -232,6 +233,16 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
         notes.append("the input ended before its stated duration (truncated file?)")
     if stats.undecodable:
         notes.append(f"{stats.undecodable} undecodable packet(s) or image(s) were skipped")
+    if stats.video_retimed or stats.audio_retimed:
+        notes.append(
+            f"broken timestamps of {stats.video_retimed} frame(s) and {stats.audio_retimed} "
+            "audio packet(s) were re-timed from their neighbours"
+        )
+    if stats.audio_dropped:
+        notes.append(
+            f"{stats.audio_dropped} audio packet(s) were dropped (undecodable, or overlapping "
+            "audio already written)"
+        )
     if stats.interrupted:
         notes.append("interrupted: the output holds every frame written before the stop")
     w, h = result.size
@@ -244,6 +255,9 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
         frames_out=stats.frames_out,
         dropped=stats.dropped,
         undecodable=stats.undecodable,
+        video_retimed=stats.video_retimed,
+        audio_retimed=stats.audio_retimed,
+        audio_dropped=stats.audio_dropped,
         fps=round(stats.fps, 2),
         elapsed_s=round(stats.elapsed_s, 3),
         model_fps=round(stats.frames_out / stats.infer_s, 2) if stats.infer_s else 0.0,

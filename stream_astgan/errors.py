@@ -1,4 +1,5 @@
-"""Errors a user can cause. The CLI prints their message as one line and exits with `exit_code`."""
+"""Errors a run can end with. The CLI prints their message as one line and exits with `exit_code`:
+2 for what the user can fix (usage, input, output, model), 1 for a library failing mid-run."""
 
 from __future__ import annotations
 
@@ -27,3 +28,33 @@ class ProviderError(AstganError):
 
 class UsageError(AstganError):
     """Options that contradict each other or are out of range."""
+
+
+class RunError(AstganError):
+    """A library failed in the middle of a run, on input the checks before the run accepted.
+
+    Exit code 1, not 2: nothing the user typed was wrong. The message names the input, the
+    stage (decode, inference, encode, mux), how far the run got and what became of the output.
+    """
+
+    exit_code = 1
+
+    def __init__(self, stage: str, detail: str) -> None:
+        super().__init__(f"{stage} failed ({detail})")
+        self.stage = stage
+        self.detail = detail
+        self.where = ""  # the input, set by the pipeline that saw the failure
+        self.frame = 0  # the frame it failed on, counted from 1 in the stage's own order
+        self.output_note = ""
+
+    def __str__(self) -> str:
+        where = f"{self.where}: " if self.where else ""
+        note = f"; {self.output_note}" if self.output_note else ""
+        at = f" at frame {self.frame}" if self.frame else ""
+        return f"{where}{self.stage} failed{at} ({self.detail}){note}"
+
+
+def reason(e: BaseException) -> str:
+    """FFmpeg's (or any library's) own words for why, without the Python exception class."""
+    text = getattr(e, "strerror", None) or str(e)
+    return text.strip().rstrip(".") or type(e).__name__

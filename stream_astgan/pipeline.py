@@ -10,6 +10,7 @@ window) every stage stops, the sinks are finished, and the output holds every fr
 
 from __future__ import annotations
 
+import logging
 import queue
 import signal
 import threading
@@ -21,10 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .errors import AstganError, RunError, reason
 from .frames import Frame
 from .sinks import Sink
 from .sources import Source
 from .stop_request import StopRequest, stop_on_signal
+
+log = logging.getLogger(__name__)
 
 Infer = Callable[[np.ndarray], np.ndarray]
 QUEUE_BYTES = 256 * 2**20  # decoded frames waiting for the model, at most (beyond one batch)
@@ -43,6 +47,9 @@ class RunStats:
     frames_out: int = 0
     dropped: int = 0
     undecodable: int = 0
+    video_retimed: int = 0
+    audio_retimed: int = 0
+    audio_dropped: int = 0
     batches: int = 0
     elapsed_s: float = 0.0
     infer_s: float = 0.0
@@ -90,6 +97,7 @@ class Pipeline:
         self._stop = threading.Event()
         self._errors: list[BaseException] = []
         self._replaced = 0
+        self._batch_head = 0  # index of the first frame of the batch the model is running
         self.stats = RunStats()
 
     def _depth(self, batch: int) -> int:
@@ -127,7 +135,14 @@ class Pipeline:
                 except queue.Empty:
                     pass
 
-    def _fail(self, error: BaseException) -> None:
+    def _fail(self, error: BaseException, stage: str) -> None:
+        """Record the first failure and stop every stage; a library's own exception becomes a
+        RunError naming the stage (the traceback goes to the debug log, not the user)."""
+        if isinstance(error, Exception) and not isinstance(error, AstganError):
+            log.debug("%s stage failed", stage, exc_info=error)
+            wrapped = RunError(stage, reason(error))
+            wrapped.__cause__ = error
+            error = wrapped
         self._errors.append(error)
         self.stop()
 
@@ -147,7 +162,7 @@ class Pipeline:
                     return
             self._put(self._to_infer, _End(getattr(self.source, "trailing_audio", [])))
         except BaseException as e:
-            self._fail(e)
+            self._fail(e, "decode")
 
     def _next_batch(self, pending: list[Frame | _End]) -> tuple[list[Frame], _End | None]:
         """Frames of one shape, up to `batch`, waiting at most one frame interval for more."""
@@ -180,6 +195,7 @@ class Pipeline:
             while not self._stop.is_set():
                 frames, end = self._next_batch(pending)
                 if frames:
+                    self._batch_head = frames[0].index
                     t0 = time.perf_counter()
                     out = self.infer(np.stack([f.rgb for f in frames]))
                     self.stats.infer_s += time.perf_counter() - t0
@@ -190,7 +206,7 @@ class Pipeline:
                     self._put(self._to_write, end)
                     return
         except BaseException as e:
-            self._fail(e)
+            self._fail(e, "inference")
 
     # -- the calling thread ---------------------------------------------------------------------
     def run(self) -> RunStats:
@@ -212,7 +228,7 @@ class Pipeline:
         except KeyboardInterrupt:  # a second signal, or one before the handlers were set
             self.stats.interrupted = True
         except BaseException as e:
-            self._fail(e)
+            self._fail(e, "encode")
         finally:
             if self.stats.interrupted:
                 self.stats.stop_reason = "interrupted"
@@ -224,11 +240,28 @@ class Pipeline:
             if self.live:  # frames the camera delivered, whether shown or dropped
                 self.stats.frames_in = getattr(self.source, "captured", self.stats.frames_in)
             self.stats.undecodable = self.source.undecodable
+            self.stats.video_retimed = self.source.retimed
             self.stats.ended_early = self.source.ended_early
             self._finish_sinks(trailing)
+            self.stats.audio_retimed = sum(s.audio_retimed for s in self.sinks)
+            self.stats.audio_dropped = sum(s.audio_dropped for s in self.sinks)
         if self._errors:
-            raise self._errors[0]
+            raise self._described(self._errors[0])
         return self.stats
+
+    def _described(self, error: BaseException) -> BaseException:
+        """A RunError told which input it was, how far the run got and what the output holds."""
+        if isinstance(error, RunError):
+            error.where = str(getattr(self.source, "path", "") or "")
+            done = {"decode": self.stats.frames_in, "inference": self._batch_head}
+            error.frame = done.get(error.stage, self.stats.frames_out) + 1
+            kept = [str(s.path) for s in self.sinks if s.kept and hasattr(s, "path")]
+            error.output_note = (
+                f"{', '.join(kept)} keeps the {self.stats.frames_out} frame(s) written before it"
+                if kept
+                else "no output was written"
+            )
+        return error
 
     def _write_until_end(self, request: StopRequest) -> list[Any]:
         while True:
@@ -258,16 +291,26 @@ class Pipeline:
                 return []
 
     def _finish_sinks(self, trailing: list[Any]) -> None:
-        """Flush and close every sink, shielded from a second Ctrl-C so the file stays whole."""
+        """Flush and close every sink, shielded from a second Ctrl-C so the file stays whole.
+
+        After a failure upstream of the sinks (decode, inference) what was written is intact and
+        is finished like an interrupted run; after the encoder or the muxer failed, the file
+        would be closed by the very state that failed, so it is removed instead.
+        """
         main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+        failed = self._errors[0] if self._errors else None
+        sink_failed = isinstance(failed, RunError) and failed.stage in ("encode", "mux")
         try:
             for sink in self.sinks:
+                if sink_failed:
+                    sink.abort()
+                    continue
                 try:
                     sink.finish(trailing)
                 except BaseException as e:
                     sink.abort()
-                    self._errors.append(e)
+                    self._fail(e, "mux")
         finally:
             if main:
                 signal.signal(signal.SIGINT, previous)

@@ -105,6 +105,9 @@ class Summary:
     frames_out: int
     dropped: int
     undecodable: int
+    video_retimed: int
+    audio_retimed: int
+    audio_dropped: int
     fps: float
     elapsed_s: float
     model_fps: float
@@ -132,6 +135,11 @@ class Summary:
             ("frames", f"{self.frames_in} in, {self.frames_out} out"),
             ("dropped", str(self.dropped)),
             ("undecodable", str(self.undecodable)),
+            (
+                "timestamps",
+                f"{self.video_retimed} frame(s) re-timed; audio: {self.audio_retimed} packet(s) "
+                f"re-timed, {self.audio_dropped} dropped",
+            ),
             ("speed", f"{self.fps:.1f} fps end to end, model {self.model_fps:.1f} fps"),
             ("model", f"{self.style} ({self.precision}) {self.model}"),
             ("provider", f"{self.provider} ({self.threads} threads), batch {self.batch}"),

@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
+
 from . import catalog, providers
 from .contract import META_STYLE
 from .engine import Engine
-from .errors import UsageError
+from .errors import InputError, UsageError, reason
 from .frames import Frame
 from .pipeline import Pipeline, RunStats
 from .preview import PreviewSink, display_problem
@@ -149,7 +151,10 @@ def stylize(
         info = source.info
         hint = providers.ShapeHint(opts.batch, info.height or 360, info.width or 640)
         engine, model_path = load_engine(opts, hint)
-        sinks = open_sinks(opts, source)
+        try:
+            sinks = open_sinks(opts, source)
+        except av.error.FFmpegError as e:  # stream parameters (damaged ones too) it cannot write
+            raise InputError(f"{opts.input}: its streams cannot be written ({reason(e)})") from None
         result = RunResult(RunStats(), engine, model_path, source, sinks, (info.width, info.height))
         if on_ready is not None:
             on_ready(result)

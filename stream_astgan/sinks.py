@@ -19,8 +19,9 @@ import av
 import cv2
 
 from .color import even_size, rgb_to_yuv420_frame, tag_output_stream
-from .errors import OutputError
+from .errors import OutputError, RunError, reason
 from .frames import Frame, StreamInfo
+from .packet_clock import PacketClock
 from .sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ class Sink:
 
     written: int = 0
     audio_note: str = "none"
+    audio_retimed: int = 0  # copied audio packets whose broken timestamps were re-timed
+    audio_dropped: int = 0  # audio packets that could not be placed or decoded
+    kept: bool = False  # the output was completed and put in place
 
     def write(self, frame: Frame, stylized: Any) -> None:
         raise NotImplementedError
@@ -140,12 +144,27 @@ class VideoSink(Sink):
     def _add_audio(self, source_audio: Any) -> None:
         self.audio = None
         self._transcode = False
+        self._anchor_s: Fraction | None = None  # the time of the latest frame, for the audio
+        self._audio_clock: PacketClock | None = None
         if source_audio is None:
             return
+        if source_audio.codec_context is None:  # an unknown codec tag: damage, or a rare codec
+            log.warning("%s: the input's audio cannot be decoded; the output has none", self.path)
+            self.audio_note = "dropped (the input's audio codec is unknown)"
+            return
         name = source_audio.codec_context.codec.canonical_name
-        if name in self.container.supported_codecs:
-            self.audio = self.container.add_stream_from_template(source_audio)
-            self.audio_note = f"copied ({name})"
+        self._audio_clock = PacketClock(source_audio.time_base)
+        self._source_audio = source_audio
+        try:
+            self._audio_check = _decoder_like(source_audio)
+            if name in self.container.supported_codecs:
+                self.audio = self.container.add_stream_from_template(source_audio)
+                self.audio_note = f"copied ({name})"
+                return
+        except (av.error.FFmpegError, ValueError) as e:  # parameters that damage made invalid
+            log.warning("%s: the input's audio cannot be copied (%s); the output has none",
+                        self.path, reason(e))  # fmt: skip
+            self.audio_note = f"dropped (the input's audio is unreadable: {reason(e)})"
             return
         target = self.container.default_audio_codec
         if not target or target == "none":
@@ -158,27 +177,55 @@ class VideoSink(Sink):
         self.audio_note = f"transcoded {name} -> {target} ({self.path.suffix} cannot hold {name})"
 
     def write(self, frame: Frame, stylized: Any) -> None:
+        if frame.pts is not None and frame.time_base:
+            self._anchor_s = frame.pts * frame.time_base
         for packet in frame.extra_packets:
             self._mux_audio(packet)
         out = rgb_to_yuv420_frame(stylized)
         out.pts = self._clock.enter(frame.pts)
         out.time_base = self.video.codec_context.time_base
-        self._mux_video(self.video.encode(out))
+        self._mux_video(self._encode(out))
         self.written += 1
+
+    def _encode(self, frame: Any) -> list[Any]:
+        """Encode one frame (None flushes); a failing encoder is a run error, not a traceback."""
+        try:
+            return self.video.encode(frame)
+        except av.error.FFmpegError as e:
+            raise RunError("encode", reason(e)) from e
 
     def _mux_video(self, packets: Iterable[Any]) -> None:
         self._mux(self._clock.retime(p) for p in packets)
 
     def _mux_audio(self, packet: Any) -> None:
-        if self.audio is None:
+        """Copy (or transcode) one audio packet; damage costs that packet, never the run.
+
+        Every packet goes through a decoder that sees only the packets kept, as a player's
+        would: one it rejects would fail to play there, so it is dropped and counted, like an
+        undecodable frame (and the decoder starts afresh, so garbage cannot linger in it).
+        """
+        if self.audio is None or self._audio_clock is None:
             return
-        if not self._transcode:
-            packet.stream = self.audio
+        try:
+            decoded = self._audio_check.decode(packet)
+        except av.error.FFmpegError as e:
+            log.debug("undecodable audio packet at dts %s dropped: %s", packet.dts, reason(e))
+            self._audio_clock.dropped += 1
+            self._audio_check = _decoder_like(self._source_audio)
+            return
+        if self._transcode:
+            for frame in decoded:
+                frame.pts = None
+                self._mux(self.audio.encode(frame))
+            return
+        if not self._audio_clock.place(packet, self._anchor_s):
+            return
+        packet.stream = self.audio
+        try:
             self._mux([packet])
-            return
-        for decoded in packet.decode():
-            decoded.pts = None
-            self._mux(self.audio.encode(decoded))
+        except RunError as e:  # refused after re-timing (e.g. two ticks that round to one)
+            log.debug("audio packet at dts %s dropped: %s", packet.dts, e.detail)
+            self._audio_clock.dropped += 1
 
     def _mux(self, packets: Iterable[Any]) -> None:
         try:
@@ -187,6 +234,16 @@ class VideoSink(Sink):
                     self.container.mux_one(packet)
         except OSError as e:
             raise OutputError(f"{self.path}: writing failed ({e.strerror or e})") from None
+        except av.error.FFmpegError as e:
+            raise RunError("mux", reason(e)) from e
+
+    @property
+    def audio_retimed(self) -> int:
+        return self._audio_clock.retimed if self._audio_clock is not None else 0
+
+    @property
+    def audio_dropped(self) -> int:
+        return self._audio_clock.dropped if self._audio_clock is not None else 0
 
     def finish(self, trailing_packets: list[Any] | None = None) -> None:
         if self.written == 0:  # an empty file that looks complete would be worse than none
@@ -194,7 +251,7 @@ class VideoSink(Sink):
             return
         for packet in trailing_packets or []:
             self._mux_audio(packet)
-        self._mux_video(self.video.encode())
+        self._mux_video(self._encode(None))
         self._mux(self._clock.flush())
         if self._transcode and self.audio is not None:
             self._mux(self.audio.encode())
@@ -204,6 +261,7 @@ class VideoSink(Sink):
             self.abort()
             raise OutputError(f"{self.path}: closing the file failed ({e.strerror or e})") from None
         os.replace(self.tmp, self.path)
+        self.kept = True
 
     def abort(self) -> None:
         try:
@@ -211,6 +269,16 @@ class VideoSink(Sink):
         except Exception as e:  # the container may already be broken; the file goes anyway
             log.debug("closing a failed output: %s", e)
         self.tmp.unlink(missing_ok=True)
+
+
+def _decoder_like(stream: Any) -> Any:
+    """A fresh decoder for `stream`'s codec and parameters, independent of the demuxer's."""
+    source = stream.codec_context
+    decoder = av.CodecContext.create(source.codec.name, "r")
+    decoder.extradata = source.extradata
+    decoder.sample_rate = source.sample_rate
+    decoder.layout = source.layout
+    return decoder
 
 
 class _Retimer:
@@ -314,3 +382,4 @@ class ImageSink(Sink):
             tmp.unlink(missing_ok=True)
             raise OutputError(f"{target}: writing failed ({e.strerror or e})") from None
         self.written += 1
+        self.kept = True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -20,8 +21,9 @@ import cv2
 import numpy as np
 
 from .color import frame_to_rgb, read_color_spec
-from .errors import InputError
+from .errors import InputError, reason
 from .frames import Frame, StreamInfo
+from .packet_clock import MAX_JUMP_S
 from .sizing import resize_to, target_size
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class Source:
     info: StreamInfo
     undecodable: int = 0
     dropped: int = 0
+    retimed: int = 0  # frames whose timestamp was missing, repeated or absurd
     ended_early: bool = False
 
     def frames(self) -> Iterator[Frame]:
@@ -76,7 +79,7 @@ class VideoFileSource(Source):
             duration_s=float(self.container.duration) / av.time_base
             if self.container.duration
             else None,
-            rotation=round(self._first.rotation or 0),
+            rotation=_rotation(self._first.rotation),
             color=read_color_spec(cc.colorspace, cc.color_range, self._first.format.name, src_h),
         )
         # The probe consumed the first packets; reopening works for every format, seekable or not.
@@ -88,7 +91,7 @@ class VideoFileSource(Source):
         try:
             self.container = av.open(str(self.path), metadata_errors="ignore")
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
-            raise InputError(f"{self.path}: not a readable video ({_reason(e)})") from None
+            raise InputError(f"{self.path}: not a readable video ({reason(e)})") from None
         streams = self.container.streams
         if not streams.video:
             self.container.close()
@@ -104,7 +107,7 @@ class VideoFileSource(Source):
                 return frame
         except (av.error.FFmpegError, UnicodeDecodeError) as e:
             self.container.close()
-            raise InputError(f"{self.path}: no decodable video frame ({_reason(e)})") from None
+            raise InputError(f"{self.path}: no decodable video frame ({reason(e)})") from None
         self.container.close()
         raise InputError(f"{self.path}: the video stream holds no frames")
 
@@ -117,7 +120,7 @@ class VideoFileSource(Source):
             except StopIteration:
                 return
             except av.error.FFmpegError as e:
-                log.warning("%s: demuxing stopped early (%s)", self.path, _reason(e))
+                log.warning("%s: demuxing stopped early (%s)", self.path, reason(e))
                 self.ended_early = True
                 return
             yield packet
@@ -127,14 +130,14 @@ class VideoFileSource(Source):
         audio: list[av.Packet] = []
         for packet in self._packets():
             if packet.stream.type == "audio":
-                if packet.size and packet.dts is not None:
+                if packet.size:  # the sink re-times or drops packets with broken timestamps
                     audio.append(packet)
                 continue
             try:
                 decoded = packet.decode()
             except av.error.FFmpegError as e:
                 self.undecodable += 1
-                log.debug("undecodable packet at dts %s: %s", packet.dts, _reason(e))
+                log.debug("undecodable packet at dts %s: %s", packet.dts, reason(e))
                 continue
             for frame in decoded:
                 yield frame, audio
@@ -146,7 +149,10 @@ class VideoFileSource(Source):
         """Frames in decoder order with their timestamps put in presentation order."""
         self.trailing_audio: list[av.Packet] = []
         pending: deque[tuple[av.VideoFrame, list[av.Packet]]] = deque()
-        clock = PresentationClock(self._pts_step())
+        tb = self.video.time_base
+        start = self.video.start_time if self.video.start_time is not None else 0
+        clock = PresentationClock(self._pts_step(), round(MAX_JUMP_S / tb) if tb else None, start)
+        self._clock = clock
         index = 0
         first_size = (self._first.width, self._first.height)
         warned_resize = False
@@ -168,6 +174,11 @@ class VideoFileSource(Source):
             index += 1
         if clock.last is not None and not self._stop.is_set():
             self._check_complete((clock.last + clock.step) * self.video.time_base)
+
+    @property
+    def retimed(self) -> int:  # type: ignore[override]
+        clock = getattr(self, "_clock", None)
+        return clock.retimed if clock is not None else 0
 
     def _check_complete(self, reached_s: Fraction) -> None:
         """A truncated file demuxes without error but stops short of its stated duration."""
@@ -202,18 +213,38 @@ class PresentationClock:
 
     Some files (box.mp4 among them) store decode-order timestamps with B-frames, so the
     decoder's output carries non-monotonic pts. The set of timestamps is right, only their
-    assignment is off. Frames without a timestamp get the previous one plus a frame; repeats
-    are nudged up one tick, because muxers need strictly increasing timestamps.
+    assignment is off. Damage breaks the set itself, and each break is re-timed and counted:
+    a frame without a timestamp gets the previous one plus a frame; a timestamp more than
+    `max_jump` ticks ahead of the latest, or further behind it than decode order can explain
+    (the reorder window), starts a new timeline that continues one frame after the latest
+    (a splice, a broken index); repeats are nudged up one tick, because muxers need strictly
+    increasing timestamps.
     """
 
-    def __init__(self, step: int) -> None:
+    def __init__(self, step: int, max_jump: int | None = None, start: int = 0) -> None:
         self.step = step
+        self.max_jump = max_jump
         self.last: int | None = None
+        self.retimed = 0
         self._heap: list[int] = []
+        self._offset = 0
+        self._top: int | None = None  # the latest timestamp pushed, after re-timing
+        self._start = start
 
     def push(self, pts: int | None) -> None:
-        if pts is not None:
-            heapq.heappush(self._heap, pts)
+        if pts is None:
+            self.retimed += 1
+            return
+        value = pts + self._offset
+        if self.max_jump is not None:
+            top = self._start - self.step if self._top is None else self._top
+            behind = self.max_jump if self._top is None else REORDER_WINDOW * self.step
+            if not top - behind <= value <= top + self.max_jump:
+                self._offset = top + self.step - pts
+                value = top + self.step
+                self.retimed += 1
+        self._top = value if self._top is None else max(self._top, value)
+        heapq.heappush(self._heap, value)
 
     def pop(self) -> int:
         if self._heap:
@@ -222,20 +253,20 @@ class PresentationClock:
             pts = 0 if self.last is None else self.last + self.step
         if self.last is not None and pts <= self.last:
             pts = self.last + 1
+            self.retimed += 1
         self.last = pts
         return pts
+
+
+def _rotation(degrees: float | None) -> int:
+    """The display rotation, or none when a damaged display matrix gives no angle (NaN)."""
+    return round(degrees) if degrees and math.isfinite(degrees) else 0
 
 
 def _frames_from_duration(stream: av.video.stream.VideoStream, rate: Fraction | None) -> int | None:
     if stream.duration and stream.time_base and rate:
         return round(float(stream.duration * stream.time_base * rate))
     return None
-
-
-def _reason(e: Exception) -> str:
-    """FFmpeg's own words for why, without the Python exception class."""
-    text = getattr(e, "strerror", None) or str(e)
-    return text.strip().rstrip(".") or type(e).__name__
 
 
 class ImageSource(Source):

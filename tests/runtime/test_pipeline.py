@@ -11,6 +11,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from stream_astgan.errors import RunError
 from stream_astgan.frames import Frame, StreamInfo
 from stream_astgan.pipeline import Pipeline
 from stream_astgan.sinks import NullSink, Sink
@@ -40,13 +41,16 @@ class ListSource(Source):
 class RecordingSink(Sink):
     def __init__(self):
         self.frames = []
-        self.finished = False
+        self.finished = self.aborted = False
 
     def write(self, frame, stylized):
         self.frames.append((frame.index, frame.pts, np.asarray(stylized).copy()))
 
     def finish(self, trailing_packets=None):
         self.finished = True
+
+    def abort(self):
+        self.aborted = True
 
 
 def numbered_frames(n, shape=(4, 6)):
@@ -123,8 +127,10 @@ def test_a_size_change_starts_a_new_batch():
     assert sum(s[0] for s in shapes) == 7
 
 
-@pytest.mark.parametrize("stage", ["source", "model", "sink"])
-def test_a_failing_stage_stops_everything_and_finishes_the_sink(stage):
+@pytest.mark.parametrize(
+    ("stage", "named"), [("source", "decode"), ("model", "inference"), ("sink", "encode")]
+)
+def test_a_failing_stage_stops_everything_and_ends_the_sink(stage, named):
     frames = numbered_frames(50)
     source = ListSource(frames, fail_at=20 if stage == "source" else None)
 
@@ -141,9 +147,19 @@ def test_a_failing_stage_stops_everything_and_finishes_the_sink(stage):
 
     sink = FailingSink()
     before = threading.active_count()
-    with pytest.raises((RuntimeError, OSError)):
+    with pytest.raises(RunError) as failure:
         Pipeline(source, infer, [sink], batch=2).run()
-    assert sink.finished
+    # A library's exception is told as one line naming the stage and how far the run got,
+    # with the original kept as the cause for the debug log.
+    error = failure.value
+    assert error.stage == named and error.exit_code == 1
+    assert isinstance(error.__cause__, (RuntimeError, OSError))
+    failed_at = {"decode": 21, "inference": 31}.get(named, len(sink.frames) + 1)
+    assert f"{named} failed at frame {failed_at}" in str(error)
+    assert "exploded" in str(error) or "disk full" in str(error)
+    # What was written before a decode or model failure is intact and finished; a sink that
+    # failed itself is dropped rather than closed by the state that failed.
+    assert (sink.finished, sink.aborted) == ((False, True) if named == "encode" else (True, False))
     assert [i for i, _, _ in sink.frames] == list(range(len(sink.frames)))
     time.sleep(0.3)
     assert threading.active_count() <= before

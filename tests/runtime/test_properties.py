@@ -7,12 +7,15 @@ from __future__ import annotations
 import itertools
 import threading
 from fractions import Fraction
+from types import SimpleNamespace
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stream_astgan.errors import RunError
 from stream_astgan.frames import Frame, StreamInfo
+from stream_astgan.packet_clock import PacketClock
 from stream_astgan.pipeline import Pipeline
 from stream_astgan.sinks import Sink
 from stream_astgan.sources import PresentationClock, Source
@@ -34,7 +37,7 @@ class ScriptedSource(Source):
 
 class ScriptedSink(Sink):
     def __init__(self, fail_at):
-        self.fail_at, self.got, self.finished = fail_at, [], False
+        self.fail_at, self.got, self.finished, self.aborted = fail_at, [], False, False
 
     def write(self, frame, stylized):
         if frame.index == self.fail_at:
@@ -45,6 +48,9 @@ class ScriptedSink(Sink):
 
     def finish(self, trailing_packets=None):
         self.finished = True
+
+    def abort(self):
+        self.aborted = True
 
 
 frame_specs = st.lists(
@@ -74,9 +80,11 @@ def test_pipeline_keeps_order_count_and_timestamps(specs, batch, fail, fail_frac
     failed = None
     try:
         stats = Pipeline(source, model, [sink], batch=batch).run()
-    except (RuntimeError, OSError) as e:
+    except RunError as e:  # a stage's own exception, told as one line naming the stage
+        assert isinstance(e.__cause__, (RuntimeError, OSError))
         failed = e
-    assert sink.finished
+    sink_failed = failed is not None and failed.stage == "encode"
+    assert (sink.finished, sink.aborted) == (not sink_failed, sink_failed)
     expected = [(f.index, f.pts) for f in frames]
     assert sink.got == expected[: len(sink.got)]  # order and timestamps, never a gap or swap
     if failed is None:
@@ -124,6 +132,83 @@ def test_presentation_clock_output_strictly_increases(pts):
         out.append(clock.pop())
     assert len(out) == len(pts)
     assert all(b > a for a, b in itertools.pairwise(out))
+
+
+@FAST
+@given(
+    steps=st.lists(st.integers(1, 3), min_size=2, max_size=60),
+    cut=st.integers(0, 59),
+    shift=st.sampled_from([-(10**9), -5000, -400, 700, 10**12]),
+    missing=st.lists(st.integers(0, 59), max_size=3),
+)
+def test_presentation_clock_retimes_damaged_timelines(steps, cut, shift, missing):
+    """A timeline broken part-way (a splice, a lying index: every later timestamp shifted) or
+    with frames missing timestamps still gives strictly increasing pts with no absurd gap, and
+    each break is counted; an unbroken timeline is left exactly as it was."""
+    clean = list(itertools.accumulate(steps))
+    clock = PresentationClock(step=2, max_jump=1000, start=clean[0])
+    assert [_push_pop(clock, p) for p in clean] == clean and clock.retimed == 0
+    damaged = [p + shift if i >= cut else p for i, p in enumerate(clean)]
+    damaged = [None if i in missing else p for i, p in enumerate(damaged)]
+    clock = PresentationClock(step=2, max_jump=1000, start=clean[0])
+    out = [_push_pop(clock, p) for p in damaged]
+    assert all(0 < b - a <= 1000 for a, b in itertools.pairwise(out))
+    behind = 1000 if cut == 0 else 16 * 2  # the first frame is judged against the start
+    shifted = cut < len(clean) and (shift > 1000 or -shift > behind)
+    broken = shifted or any(i < len(clean) for i in missing)
+    assert (clock.retimed > 0) == broken
+
+
+def _push_pop(clock, pts):
+    clock.push(pts)
+    return clock.pop()
+
+
+def _packets(dts_list, duration=1024):
+    return [SimpleNamespace(dts=d, pts=d, duration=duration) for d in dts_list]
+
+
+@FAST
+@given(
+    n=st.integers(1, 80),
+    damage=st.lists(
+        st.tuples(
+            st.integers(0, 79),
+            st.sampled_from(["none", "repeat", "back", "absurd", "far back", "restart"]),
+        ),
+        max_size=6,
+    ),
+)
+def test_packet_clock_gives_muxable_audio_timestamps(n, damage):
+    """Copied audio packets with missing, repeated, backward or absurd timestamps come out with
+    strictly increasing dts, pts >= dts and no gap beyond the limit; every packet is either
+    kept or counted as dropped; undamaged packets are left exactly as they were."""
+    tb = Fraction(1, 44100)
+    clean = [i * 1024 for i in range(n)]
+    clock = PacketClock(tb)
+    packets = _packets(clean)
+    assert all(clock.place(p, Fraction(0)) for p in packets)
+    assert [p.dts for p in packets] == clean and clock.retimed == clock.dropped == 0
+    dts = list(clean)
+    for at, kind in damage:
+        if at >= n:
+            continue
+        dts[at] = {
+            "none": None,
+            "repeat": dts[at - 1] if at else dts[at],
+            "back": clean[at] - 3000,
+            "absurd": 10**15,
+            "far back": -(10**12),
+            "restart": 0,
+        }[kind]
+    clock = PacketClock(tb)
+    packets = _packets(dts)
+    kept = [p for p in packets if clock.place(p, Fraction(0))]
+    assert len(kept) + clock.dropped == n
+    assert all(b.dts > a.dts for a, b in itertools.pairwise(kept))
+    assert all(p.pts >= p.dts for p in kept)
+    assert all(b.dts - a.dts <= clock.max_jump + 1024 for a, b in itertools.pairwise(kept))
+    assert all(abs(p.dts) <= clock.max_jump + 1024 * n for p in kept)  # nothing absurd stays
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
