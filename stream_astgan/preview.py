@@ -116,7 +116,11 @@ def _overlay(img: np.ndarray, controls: LiveControls, scale: float) -> None:
         (tw, _), _ = cv2.getTextSize(status, _FONT, scale, 2)
         _label(img, status, (max(8, w - tw - 12), line - 2), scale)
     if message := controls.message:
-        _label(img, message, (12, h - 14), scale * 1.4)
+        big = scale * 1.4
+        (tw, th), _ = cv2.getTextSize(message, _FONT, big, 2)
+        box = img[max(0, h - th - 28) : h - 4, 4 : min(w - 4, tw + 22)]
+        box[:] = box // 3  # the name stays readable over whatever the picture has there
+        _label(img, message, (12, h - 14), big)
     if controls.show_help:
         top, left = 2 * line, 12
         bottom = min(h - 4, top + line * len(KEYS) + line // 2)

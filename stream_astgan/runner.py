@@ -105,10 +105,9 @@ def validate(opts: RunOptions) -> tuple[int, int] | None:
             "give an output with -o (a video, an image, or a folder for a folder input)"
         )
     check_strength(opts.strength)
-    live_keys = opts.webcam is not None and opts.preview
-    if len(model_names(opts.model)) > 1 and not live_keys:
+    if len(model_names(opts.model)) > 1 and opts.webcam is None:
         raise UsageError(
-            "several --model styles are switched with keys in the live preview (--webcam); "
+            "several --model styles are switched live (--webcam, keys in the preview); "
             "for a file, run once per style, or see them side by side with `astgan-stream sheet`"
         )
     if opts.vcam:

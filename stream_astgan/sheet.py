@@ -19,7 +19,7 @@ from .providers import ShapeHint
 from .runner import RunOptions, load_styles
 from .sinks import ImageSink, check_output
 from .sizing import check_size, resize_to
-from .sources import IMAGE_SUFFIXES, ImageSource, open_source
+from .sources import IMAGE_SUFFIXES, open_source
 
 BAND = 28  # height of the label band above each cell
 
@@ -48,9 +48,9 @@ def grid(rows: list[list[np.ndarray]], gap: int = 4) -> np.ndarray:
 
 def read_photo(photo: Path, width: int) -> np.ndarray:
     """The photo as RGB, scaled to `width` (the size it is stylized at, as a camera would be)."""
-    source = open_source(photo)
-    if not isinstance(source, ImageSource) or photo.is_dir():
+    if photo.is_dir() or (photo.exists() and photo.suffix.lower() not in IMAGE_SUFFIXES):
         raise UsageError(f"{photo}: give one photo ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    source = open_source(photo)  # an image file: a clear error when missing or unreadable
     rgb = next(iter(source.frames())).rgb
     h, w = rgb.shape[:2]
     size = (width, max(1, round(h * width / w)))

@@ -147,7 +147,7 @@ def test_model_names_expand_all_and_drop_repeats(monkeypatch):
     ("kw", "message"),
     [
         ({"strength": 1.5}, "--strength must be between 0 and 1"),
-        ({"model": ["a.onnx", "b.onnx"]}, "switched with keys in the live preview"),
+        ({"model": ["a.onnx", "b.onnx"]}, "are switched live"),
         ({"vcam": True}, "--vcam sends a live run"),
     ],
 )
