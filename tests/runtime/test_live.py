@@ -17,7 +17,7 @@ from stream_astgan.live_controls import LiveControls
 from stream_astgan.pipeline import Pipeline
 from stream_astgan.recording import PausableRecording
 from stream_astgan.runner import RunOptions, stylize
-from stream_astgan.sinks import Sink
+from stream_astgan.sinks import Sink, VideoSink
 from stream_astgan.sources import Source
 from stream_astgan.styles import Style, Styles, model_names
 
@@ -60,6 +60,10 @@ def test_preserve_colour_keeps_the_frames_chroma_and_takes_the_stylized_luminanc
     assert np.abs(chroma(kept).astype(int) - chroma(frames)).max() <= 3
     assert np.abs(luma(kept).astype(int) - luma(stylized)).max() <= 3
     assert np.abs(chroma(stylized).astype(int) - chroma(frames)).mean() > 10  # it had to change
+    quarter = blend(frames, stylized, 0.25, True)  # with a strength only the luminance mixes
+    assert np.abs(chroma(quarter).astype(int) - chroma(frames)).max() <= 3
+    expected = 0.25 * luma(stylized) + 0.75 * luma(frames)
+    assert np.abs(luma(quarter) - expected).max() <= 3
 
 
 # -- runs on files ---------------------------------------------------------------------------------
@@ -208,24 +212,19 @@ def test_snapshots_never_overwrite(invert_model, tmp_path):
         assert np.array_equal(saved, picture)
 
 
-class PtsSink(Sink):
-    def __init__(self):
-        self.pts = []
-
-    def write(self, frame, stylized):
-        self.pts.append(frame.pts)
-        self.written += 1
-
-
-def test_a_paused_recording_resumes_with_continuous_timestamps(invert_model):
-    inner = PtsSink()
-    recording = PausableRecording(inner, Fraction(25), Fraction(1, 1000))  # 40 ms a frame
+def test_a_paused_recording_resumes_with_continuous_timestamps(invert_model, media, tmp_path):
+    info = StreamInfo(32, 24, Fraction(25), Fraction(1, 1000), None, live=True, kind="live")
+    recording = PausableRecording(VideoSink(tmp_path / "rec.mp4", info), info.rate, info.time_base)
     controls = LiveControls(styles_of(invert_model), recording=recording)
-    picture = np.zeros((2, 2, 3), np.uint8)
-    for i in range(12):
-        frame = Frame(picture, i * 40, Fraction(1, 1000), i)
+    for i in range(12):  # a camera at 25 fps: 40 ms a frame, timestamps in ms
+        picture = np.full((24, 32, 3), i * 20, np.uint8)
+        frame = Frame(picture, i * 40, info.time_base, i)
         if i in (3, 8):  # pause after three frames, resume five frames later
             controls.handle(ord("r"), frame, picture)
+            assert ("REC paused" in controls.status()) == (i == 3)
         recording.write(frame, picture)
-    assert inner.pts == [0, 40, 80, 120, 160, 200, 240]
-    assert recording.written == 7 and "REC" in controls.status()
+    recording.finish()
+    frames, times, _ = media.decode_video(tmp_path / "rec.mp4")
+    assert times == [Fraction(40 * k, 1000) for k in range(7)]  # no hole where it was paused
+    shades = [int(np.median(f)) for f in frames]
+    assert [round(v / 20) for v in shades] == [0, 1, 2, 8, 9, 10, 11]  # the frames recorded
