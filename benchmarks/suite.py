@@ -36,7 +36,10 @@ SUITE = (
     Benchmark("temporal", "Temporal stability (warping error), all of box.mp4", (), 100),
     Benchmark("contact_sheet", "Contact sheet and video strip", (), 30),
     Benchmark("soak", "Long-run memory", ("--frames", "2000"), 120),
-    Benchmark("live_switch", "Frame gaps around a live style switch", ("--seconds", "8"), 30),
+    Benchmark(
+        "live_switch", "Frame gaps around a live style switch",
+        ("--seconds", "8", "--visits", "9"), 30,
+    ),
     Benchmark(
         "blend_cost", "Strength and colour preservation: cost and where",
         ("--rounds", "5", "--repeats", "1", "--frames", "150"), 30,
