@@ -24,31 +24,9 @@ from benchmarks.report import RESULTS, write_report
 from benchmarks.usage import fail, user_errors
 from export.photos import list_photos, load_photo
 from stream_astgan.engine import Engine
+from stream_astgan.sheet import grid, labelled
 from stream_astgan.sizing import parse_size
 from stream_astgan.sources import open_source
-
-BAND = 28  # height of the label band above each cell
-
-
-def labelled(rgb: np.ndarray, text: str) -> np.ndarray:
-    """The picture at half size under a white band holding its label."""
-    h, w = rgb.shape[0] // 2, rgb.shape[1] // 2
-    cell = np.full((h + BAND, w, 3), 255, np.uint8)
-    cell[BAND:] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
-    cv2.putText(
-        cell, text[:40], (6, BAND - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA
-    )
-    return cell
-
-
-def grid(rows: list[list[np.ndarray]], gap: int = 4) -> np.ndarray:
-    """Cells of equal size laid out in rows, with white gaps."""
-    h, w = rows[0][0].shape[:2]
-    out = np.full((len(rows) * (h + gap) - gap, len(rows[0]) * (w + gap) - gap, 3), 255, np.uint8)
-    for r, row in enumerate(rows):
-        for c, cell in enumerate(row):
-            out[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = cell
-    return out
 
 
 def spread(items: list[Path], count: int) -> list[Path]:

@@ -37,6 +37,14 @@ SUITE = (
     Benchmark("contact_sheet", "Contact sheet and video strip", (), 30),
     Benchmark("soak", "Long-run memory", ("--frames", "2000"), 120),
     Benchmark(
+        "live_switch", "Frame gaps around a live style switch",
+        ("--seconds", "8", "--visits", "9"), 30,
+    ),
+    Benchmark(
+        "blend_cost", "Strength and colour preservation: cost and where",
+        ("--rounds", "5", "--repeats", "1", "--frames", "150"), 30,
+    ),
+    Benchmark(
         "quality", "Quality: distance to the painting, with the Gatys anchor", (), 900,
         in_default_run=False,
     ),

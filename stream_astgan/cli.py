@@ -17,12 +17,14 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from . import __version__, bench, catalog, demo
+from . import __version__, bench, catalog, demo, sheet
 from .contract import META_GMAC, META_RECOMMENDED, META_SOURCE, META_STEPS, META_STYLE
 from .environment import environment_report
 from .errors import AstganError
+from .live_controls import keys_help
 from .report import FrameProgress, Summary, error_line, print_json, setup_logging, stderr
-from .runner import RunOptions, RunResult, sigterm_as_interrupt, style_name, stylize
+from .runner import RunOptions, RunResult, sigterm_as_interrupt, stylize
+from .vcam import VirtualCameraSink
 
 EXIT_INTERRUPTED = 130
 
@@ -52,6 +54,7 @@ app = typer.Typer(
         "Real-time painting-style video.\n\n"
         "  astgan-stream INPUT -o OUTPUT      stylize a video, an image or a folder of images\n\n"
         "  astgan-stream --webcam [0]         live preview of a webcam (q or Esc quits)\n\n"
+        "  astgan-stream sheet PHOTO -o sheet.png   a photo in every style, to choose one\n\n"
         "  astgan-stream models | info | bench | demo\n\n"
         "Run `astgan-stream run --help` for every option of the main job."
     ),
@@ -77,7 +80,17 @@ def _root(
     """Real-time painting-style video."""
 
 
-@app.command("run")
+RUN_HELP = f"""Stylize a video file, an image, a folder of images, or a webcam.
+
+Video keeps every frame's timestamp, the audio (copied packet by packet), the rotation tag
+and the colour tags. An existing output is kept unless --overwrite; Ctrl-C finishes the
+output with the frames done so far and exits 130.
+
+{keys_help()}
+"""
+
+
+@app.command("run", help=RUN_HELP)
 def run_command(
     input: Annotated[
         Path | None,
@@ -106,13 +119,33 @@ def run_command(
         bool, typer.Option("--preview/--no-preview", help="Show the live preview window (webcam).")
     ] = True,
     model: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--model",
             "-m",
-            help="A bundled style name (see `astgan-stream models`) or a .onnx path.",
+            help="A bundled style name (see `astgan-stream models`) or a .onnx path. Repeat it, "
+            "or give `all`, to switch styles with keys in the live preview.",
         ),
     ] = None,
+    strength: Annotated[
+        float,
+        typer.Option(help="How much of the style: 0 is the input, 1 the full stylization."),
+    ] = 1.0,
+    preserve_colour: Annotated[
+        bool,
+        typer.Option(
+            "--preserve-colour",
+            help="Keep the input's colours and take only the stylized light and strokes.",
+        ),
+    ] = False,
+    vcam: Annotated[
+        bool,
+        typer.Option(
+            "--vcam",
+            help="With --webcam: also send the result to a virtual camera (needs pip install "
+            '"stream-astgan\\[vcam]" and v4l2loopback on Linux, OBS on Windows/macOS).',
+        ),
+    ] = False,
     precision: Annotated[
         str,
         typer.Option(help="auto | fp32 | fp16 | int8: which file of a bundled model to load."),
@@ -158,12 +191,6 @@ def run_command(
         bool, typer.Option("--quiet", "-q", help="No progress bar, no summary.")
     ] = False,
 ) -> None:
-    """Stylize a video file, an image, a folder of images, or a webcam.
-
-    Video keeps every frame's timestamp, the audio (copied packet by packet), the rotation tag
-    and the colour tags. An existing output is kept unless --overwrite; Ctrl-C finishes the
-    output with the frames done so far and exits 130.
-    """
     setup_logging(quiet)
     opts = RunOptions(
         input=input,
@@ -181,6 +208,9 @@ def run_command(
         crf=crf,
         preset=preset,
         overwrite=overwrite,
+        strength=strength,
+        preserve_colour=preserve_colour,
+        vcam=vcam,
     )
     _execute(opts, json_out, quiet)
 
@@ -245,12 +275,22 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
         )
     if stats.interrupted:
         notes.append("interrupted: the output holds every frame written before the stop")
+    styles = result.styles
+    if len(styles.styles) > 1:
+        notes.append(f"styles {', '.join(styles.names)}: switched {styles.switches} time(s)")
+    if result.controls is not None and result.controls.saved:
+        notes.append(f"snapshots: {', '.join(str(p) for p in result.controls.saved)}")
+    if styles.strength < 1 or styles.preserve_colour:
+        kept = ", input colours kept" if styles.preserve_colour else ""
+        notes.append(f"strength {styles.strength:.2f}{kept} (the setting at the end)")
+    cameras = [s for s in result.sinks if isinstance(s, VirtualCameraSink)]
+    notes += [f"sent to the virtual camera {camera.device}" for camera in cameras]
     w, h = result.size
     return Summary(
         input=str(opts.input) if opts.input is not None else f"webcam {opts.webcam}",
         output=str(opts.output) if opts.output is not None else None,
         model=str(result.model_path),
-        style=style_name(result.engine, result.model_path),
+        style=styles.styles[0].name,
         frames_in=stats.frames_in,
         frames_out=stats.frames_out,
         dropped=stats.dropped,
@@ -308,6 +348,37 @@ def demo_command(
     summary = _execute(opts, json_out, quiet=json_out)
     if not json_out:
         stderr.print(f"input {clip} -> output {output} at {summary.fps:.1f} fps end to end")
+
+
+@app.command("sheet", short_help="A photo in every style, named, on one picture.")
+def sheet_command(
+    photo: Annotated[Path, typer.Argument(help="The photo to show in each style.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The sheet to write (.png, .jpg, ...).")
+    ],
+    model: Annotated[
+        list[str] | None,
+        typer.Option("--model", "-m", help="Styles to show (repeatable; default: every bundled)."),
+    ] = None,
+    width: Annotated[int, typer.Option(help="Width each style is rendered at, in pixels.")] = 480,
+    columns: Annotated[
+        int | None, typer.Option(help="Cells per row (default: a near-square grid).")
+    ] = None,
+    provider: Annotated[str, typer.Option(help="auto | cpu | cuda | tensorrt.")] = "auto",
+    precision: Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8.")] = "auto",
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing sheet.")] = False,
+) -> None:
+    """Render PHOTO in every bundled style (or each --model) with the style's name: the quickest
+    way to choose a style."""
+    setup_logging(quiet=False)
+    try:
+        names = sheet.make_sheet(
+            photo, output, model, width, columns, provider, precision, overwrite
+        )
+    except AstganError as e:
+        error_line(str(e))
+        raise typer.Exit(e.exit_code) from None
+    stderr.print(Text(f"{output}: {photo.name} in {len(names)} styles ({', '.join(names)})"))
 
 
 @app.command("bench", short_help="Decode, inference, encode and end-to-end fps; live latency.")

@@ -448,6 +448,7 @@ def open_camera(
     def grab() -> np.ndarray | None:
         if first:
             img = first.pop()
+            due[0] = time.perf_counter()  # the clock starts with the run, not at opening
         else:
             ok, img = cap.read()
             if not ok:

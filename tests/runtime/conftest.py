@@ -3,6 +3,10 @@ encoded with PyAV, and the real media in ../shared/data (tests skip when it is a
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -46,18 +50,26 @@ def frames_io(name: str, elem: int = TensorProto.UINT8, shape=("N", "H", "W", 3)
     return helper.make_tensor_value_info(name, elem, list(shape))
 
 
+def one_node_model(path: Path, node, constant, style: str) -> Path:
+    """A uint8 model of one node over `frames` and a scalar constant, named `style`."""
+    return save_model(
+        path,
+        [node],
+        [frames_io("frames")],
+        [frames_io("stylized")],
+        [constant],
+        metadata={"style": style, "precision": "fp32"},
+    )
+
+
 @pytest.fixture(scope="session")
 def invert_model(tmp_path_factory) -> Path:
     """stylized = 255 - frames: every output pixel can be checked against its input."""
-    path = tmp_path_factory.mktemp("models") / "invert.onnx"
-    c = helper.make_tensor("c255", TensorProto.UINT8, [], [255])
-    return save_model(
-        path,
-        [helper.make_node("Sub", ["c255", "frames"], ["stylized"])],
-        [frames_io("frames")],
-        [frames_io("stylized")],
-        [c],
-        metadata={"style": "invert", "precision": "fp32"},
+    return one_node_model(
+        tmp_path_factory.mktemp("models") / "invert.onnx",
+        helper.make_node("Sub", ["c255", "frames"], ["stylized"]),
+        helper.make_tensor("c255", TensorProto.UINT8, [], [255]),
+        "invert",
     )
 
 
@@ -86,12 +98,38 @@ def slow_invert_model(tmp_path_factory) -> Path:
     return save_model(path, nodes, [frames_io("frames")], [frames_io("stylized")], inits)
 
 
+@pytest.fixture(scope="session")
+def halve_model(tmp_path_factory) -> Path:
+    """stylized = frames // 2: a second style whose output tells it apart from `invert`."""
+    return one_node_model(
+        tmp_path_factory.mktemp("models") / "halve.onnx",
+        helper.make_node("BitShift", ["frames", "one"], ["stylized"], direction="RIGHT"),
+        helper.make_tensor("one", TensorProto.UINT8, [], [1]),
+        "halve",
+    )
+
+
+@pytest.fixture
+def virtual_display():
+    """An Xvfb display for preview tests; skipped where Xvfb is not installed."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    display = f":{90 + os.getpid() % 100}"
+    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(1.0)
+    yield display
+    server.terminate()
+    server.wait(timeout=10)
+
+
 ClipMaker = Callable[..., Path]
 
 
 @pytest.fixture
 def make_clip(tmp_path) -> ClipMaker:
-    """Encode a synthetic clip: moving gradient, optional tone, rotation tag and custom pts."""
+    """Encode a synthetic clip: moving gradient (or one still `color`), optional tone, rotation
+    tag and custom pts."""
 
     def make(
         name: str = "clip.mp4",
@@ -102,6 +140,7 @@ def make_clip(tmp_path) -> ClipMaker:
         audio: bool = False,
         pts: list[int] | None = None,
         time_base: Fraction | None = None,
+        color: tuple[int, int, int] | None = None,
     ) -> Path:
         path = tmp_path / name
         w, h = size
@@ -118,6 +157,8 @@ def make_clip(tmp_path) -> ClipMaker:
                 rgb = np.stack(
                     [(xx * 3 + i * 7) % 256, (yy * 3) % 256, np.full_like(xx, (i * 20) % 256)], -1
                 ).astype(np.uint8)
+                if color is not None:
+                    rgb[:] = color
                 frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
                 frame.pts = pts[i] if pts is not None else i
                 frame.time_base = vs.codec_context.time_base

@@ -174,22 +174,6 @@ def test_webcam_preview_without_a_display_is_a_clear_error(invert_model):
     )
 
 
-@pytest.fixture
-def virtual_display():
-    """An Xvfb display for preview tests; skipped where Xvfb is not installed."""
-    import shutil
-
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
-    display = f":{90 + os.getpid() % 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(1.0)
-    yield display
-    server.terminate()
-    server.wait(timeout=10)
-
-
 def test_webcam_preview_and_recording_in_a_window(
     virtual_display, make_clip, invert_model, media, tmp_path
 ):

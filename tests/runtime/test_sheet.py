@@ -1,0 +1,46 @@
+"""`astgan-stream sheet`: the photo, then each style, in labelled cells; never over a file."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from typer.testing import CliRunner
+
+from stream_astgan.cli import app
+from stream_astgan.sheet import BAND
+
+PHOTO = (200, 60, 120)
+
+
+def test_sheet_shows_the_photo_then_each_style_and_keeps_an_existing_sheet(
+    invert_model, halve_model, tmp_path
+):
+    photo, out = tmp_path / "photo.png", tmp_path / "sheet.png"
+    cv2.imwrite(str(photo), np.full((120, 160, 3), PHOTO[::-1], np.uint8))  # BGR on disk
+    args = ["sheet", str(photo), "-o", str(out), "--width", "80",
+            "--model", str(invert_model), "--model", str(halve_model)]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    sheet = cv2.cvtColor(cv2.imread(str(out)), cv2.COLOR_BGR2RGB)
+    cell_h, cell_w, gap = 60 + BAND, 80, 4
+    assert sheet.shape == (2 * cell_h + gap, 2 * cell_w + gap, 3)  # 3 pictures: a 2x2 grid
+    expected = [PHOTO, tuple(255 - c for c in PHOTO), tuple(c // 2 for c in PHOTO), (255,) * 3]
+    for i, colour in enumerate(expected):
+        top, left = (i // 2) * (cell_h + gap), (i % 2) * (cell_w + gap)
+        picture = sheet[top + BAND : top + cell_h, left : left + cell_w]
+        assert np.abs(np.median(picture.reshape(-1, 3), axis=0) - colour).max() <= 2, i
+        band = sheet[top : top + BAND, left : left + cell_w]
+        assert (band.min() < 100) == (i < 3)  # a label is written in each used band
+    before = out.read_bytes()
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "exists; pass --overwrite" in again.output
+    assert out.read_bytes() == before
+
+
+def test_sheet_of_something_that_is_not_a_photo(tmp_path, invert_model):
+    (tmp_path / "notes.txt").write_text("hello")
+    args = ["sheet", str(tmp_path), "-o", str(tmp_path / "s.png"), "--model", str(invert_model)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "give one photo" in result.output
+    result = CliRunner().invoke(app, [*args[:3], str(tmp_path / "s.mp4"), *args[4:]])
+    assert result.exit_code == 2 and "the sheet is an image" in result.output
