@@ -149,8 +149,9 @@ def test_milestones_are_kept_and_exportable(tiny_data, tmp_path):
 
 def test_vgg_features_give_perceptual_content_and_are_recorded(tiny_data, tmp_path, capsys):
     content, painting = tiny_data
-    vgg = VGGFeatures(VGG_BLOCKS[13])
-    torch.save(vgg.state_dict(), tmp_path / "vgg16.pth")  # random weights, torchvision keys
+    state = VGGFeatures(VGG_BLOCKS[13]).state_dict()  # random weights, torchvision keys
+    state |= {f"features.{i}.weight": torch.randn(512, 512, 3, 3) for i in (24, 26, 28)}
+    torch.save(state, tmp_path / "vgg16.pth")
     run = tmp_path / "run"
     assert train(content, painting, run, "--steps", "4", "--feature-weights",
                  str(tmp_path / "vgg16.pth")) == 0  # fmt: skip
