@@ -39,7 +39,7 @@ from benchmarks.usage import fail, user_errors
 from stream_astgan import contract
 from stream_astgan.engine import Engine
 from stream_astgan.sources import open_source
-from training.features import VGGFeatures, load_vgg
+from training.features import VGGFeatures, cpu_bf16_native, load_vgg
 from training.weights import read_record, vgg16_path
 
 STYLE_DIR = SHARED_DATA / "style"
@@ -123,7 +123,7 @@ def gatys(
         content = vgg(photo, depth=CONTENT_TAP + 1)[CONTENT_TAP]
     logits = torch.logit(photo.clamp(0.01, 0.99)).requires_grad_(True)
     opt = torch.optim.Adam([logits], lr=0.05)
-    bf16 = torch.ops.mkldnn._is_mkldnn_bf16_supported()  # as training does, where it is native
+    bf16 = cpu_bf16_native()  # as training does
     for _ in range(steps):
         image = torch.sigmoid(logits)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

@@ -48,7 +48,12 @@ from training.data import (
     step_generator,
 )
 from training.errors import TrainingError, TrainingStopped
-from training.features import VGGFeatures, build_feature_net, resolve_feature_weights
+from training.features import (
+    VGGFeatures,
+    build_feature_net,
+    cpu_bf16_native,
+    resolve_feature_weights,
+)
 from training.metrics import MetricsLog
 from training.networks import build_discriminator, build_generator, count_macs
 from training.parallel import Parallel, pick_device
@@ -96,11 +101,9 @@ class Trainer:
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         self.amp = cfg.amp and self.device.type == "cuda"
-        # The frozen VGG dominates a CPU step; where the CPU has native bf16 (AMX, AVX512-BF16)
-        # oneDNN runs its convolutions in bf16 about twice as fast. Statistics stay in fp32.
-        self.features_bf16 = (
-            cfg.amp and self.device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        )
+        # The frozen VGG dominates a CPU step: bf16 where the CPU has it natively; statistics
+        # and losses stay in fp32.
+        self.features_bf16 = cfg.amp and self.device.type == "cpu" and cpu_bf16_native()
         torch.manual_seed(cfg.seed)
 
         content = load_content(cfg.content, cfg.data.content_short_side, cfg.data.frames_per_video)
