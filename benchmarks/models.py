@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from stream_astgan import catalog
 
 if TYPE_CHECKING:
+    import numpy as np
     from torch import nn
 
 UNTRAINED_NOTE = (
@@ -72,3 +73,23 @@ def generator_for(checkpoint: Path | None) -> tuple[nn.Module, str]:
         return build_generator(ckpt), f"{ckpt.style_name} (step {ckpt.step}, {checkpoint})"
     torch.manual_seed(0)
     return build(GeneratorConfig()).eval(), "default GeneratorConfig, untrained (seed 0)"
+
+
+class TorchEngine:
+    """A training checkpoint behind the runtime's frame contract (uint8 NHWC in and out), in
+    torch: benchmarks compare checkpoints (ablation runs, anchors) without exporting each."""
+
+    def __init__(self, checkpoint: Path) -> None:
+        import torch
+
+        from export.checkpoint import build_generator, load_checkpoint
+        from export.wrapper import FramesWrapper
+
+        ckpt = load_checkpoint(checkpoint)
+        self.step = ckpt.step
+        self.net = FramesWrapper(build_generator(ckpt)).eval()
+        self.torch = torch  # the module imports torch only when a checkpoint is used
+
+    def run(self, frames: np.ndarray) -> np.ndarray:
+        with self.torch.no_grad():
+            return self.net(self.torch.from_numpy(frames)).numpy()

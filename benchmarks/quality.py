@@ -6,16 +6,20 @@ Yardsticks, all in the ImageNet VGG16 that `python -m training.weights vgg16` pr
   over the same distance for the photo itself. 1 is no stylization, 0 the painting's texture.
 - content distance: relative squared error of relu3_3 features, output against photo.
 Anchors measured in the same run on the same photos: per-image Gatys optimisation from the
-photo (the ceiling of these features) with the same content layer. Also per model: GMAC (from
-its metadata), model-only fps at 640x360, and the warping-error ratio on all of box.mp4.
+photo (the ceiling of these features) with the same content layer, and, where a checkpoint is
+given with --transformernet, Johnson et al.'s TransformerNet trained by the same recipe
+(`--set generator.arch=transformernet`), with the share of its Gram-distance reduction that ours
+reaches. Also per model: GMAC (from its metadata), model-only fps at 640x360, and the
+warping-error ratio on all of box.mp4.
 
 Held-out photos: scikit-image's bundled public-domain photos (astronaut, coffee, chelsea,
 rocket) when scikit-image is installed, and single frames of the shared videos box.mp4 and
 cup.mp4. The recipes train on ../shared/data/content/photos only.
 
     python -m benchmarks.quality [--model NAME|M.onnx ...] [--max-side 384] [--gatys-steps 150]
+        [--transformernet STYLE=CHECKPOINT.pt ...]
 
-Writes results/quality.{json,md} and results/quality_sheet.jpg (photo | each anchor | ours).
+Writes results/quality.{json,md} and results/quality_sheet.jpg (photo | ours | anchors).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 import torch
 
 from benchmarks.contact_sheet import grid, labelled, save_jpeg
-from benchmarks.models import BOX, SHARED_DATA, contract_models
+from benchmarks.models import BOX, SHARED_DATA, TorchEngine, contract_models
 from benchmarks.report import RESULTS, write_report
 from benchmarks.temporal import measure
 from benchmarks.timing import fps, interleaved_median_seconds
@@ -40,6 +44,7 @@ from stream_astgan import contract
 from stream_astgan.engine import Engine
 from stream_astgan.sources import open_source
 from training.features import VGGFeatures, cpu_bf16_native, load_vgg
+from training.networks import count_macs
 from training.weights import read_record, vgg16_path
 
 STYLE_DIR = SHARED_DATA / "style"
@@ -171,7 +176,17 @@ def main() -> None:
         "--gatys-photos", type=int, default=3, help="the anchor runs on the first N photos"
     )
     parser.add_argument("--no-temporal", action="store_true", help="skip box.mp4 warping error")
+    parser.add_argument(
+        "--transformernet",
+        action="append",
+        default=[],
+        metavar="STYLE=CHECKPOINT",
+        help="the TransformerNet anchor of a style: a training checkpoint (repeatable)",
+    )
     args = parser.parse_args()
+    anchors = dict(a.split("=", 1) for a in args.transformernet if "=" in a)
+    if len(anchors) != len(args.transformernet):
+        fail("--transformernet takes STYLE=CHECKPOINT, e.g. starry-night=runs/tn/checkpoint.pt")
     if args.max_side < 64 or args.gatys_steps < 0:
         fail("--max-side must be >= 64 and --gatys-steps >= 0")
     t0 = time.perf_counter()
@@ -189,6 +204,9 @@ def main() -> None:
             meta = engine.metadata
             target = painting_grams(vgg, meta.get(contract.META_SOURCE, ""))
             per: dict[str, list[float]] = {"ours": [], "ours_content": []}
+            anchor_net = TorchEngine(Path(anchors[name])) if name in anchors else None
+            if anchor_net is not None:
+                per |= {"transformernet": [], "transformernet_content": []}
             if args.gatys_steps:
                 per |= {"gatys": [], "gatys_content": []}
             for index, (photo_name, rgb) in enumerate(photos.items()):
@@ -198,6 +216,13 @@ def main() -> None:
                 per["ours"].append(ratio)
                 per["ours_content"].append(content)
                 row = [labelled(rgb, f"photo: {photo_name}")]
+                row.append(labelled(to_rgb(out), f"{name}: {ratio:.2f}"))
+                if anchor_net is not None:
+                    tn = to_tensor(anchor_net.run(rgb[None])[0])
+                    ratio, content = scores(vgg, photo, tn, target)
+                    per["transformernet"].append(ratio)
+                    per["transformernet_content"].append(content)
+                    row.append(labelled(to_rgb(tn), f"TransformerNet: {ratio:.2f}"))
                 if args.gatys_steps and index < args.gatys_photos:
                     anchor = gatys(vgg, photo, target, args.gatys_steps, args.gatys_weight)
                     ratio, content = scores(vgg, photo, anchor, target)
@@ -206,7 +231,6 @@ def main() -> None:
                     row.append(labelled(to_rgb(anchor), f"Gatys: {ratio:.2f}"))
                 elif args.gatys_steps:
                     row.append(labelled(np.full_like(rgb, 255), "Gatys: not run"))
-                row.append(labelled(to_rgb(out), f"{name}: {per['ours'][-1]:.2f}"))
                 sheet.append(_pad_row(row))
             if per.get("gatys"):
                 per["ours_on_gatys_photos"] = per["ours"][: len(per["gatys"])]
@@ -215,6 +239,8 @@ def main() -> None:
                 "gmac": float(meta.get(contract.META_GMAC, "nan")),
                 "fps_640x360_model_only": model_fps(engine),
             }
+            if anchor_net is not None:
+                rows[name] |= anchor_figures(anchor_net, rows[name])
         if not args.no_temporal and BOX.is_file():
             source = open_source(BOX)
             try:
@@ -253,10 +279,45 @@ def main() -> None:
             f"| {r.get('warping_ratio_box', '-')} |"
             for n, r in rows.items()
         ),
+        *anchor_table(rows),
         "",
-        "![held-out photos: photo, Gatys, ours (Gram ratio in each label)](quality_sheet.jpg)",
+        "![held-out photos: photo, ours, TransformerNet where trained, Gatys (Gram ratio in each "
+        "label)](quality_sheet.jpg)",
     ]
     write_report("quality", result, table)
+
+
+def anchor_figures(anchor: TorchEngine, ours: dict[str, float]) -> dict[str, float]:
+    """The anchor's cost and the share of its Gram-distance reduction that ours reaches."""
+    gmac = count_macs(anchor.net.generator, 360, 640) / 1e9
+    return {
+        "transformernet_gmac": round(gmac, 2),
+        "transformernet_steps": anchor.step,
+        "share_of_transformernet_reduction": round(
+            (1 - ours["ours"]) / (1 - ours["transformernet"]), 3
+        ),
+        "transformernet_cost_over_ours": round(gmac / ours["gmac"], 1),
+    }
+
+
+def anchor_table(rows: dict[str, dict]) -> list[str]:
+    """Quality per cost against TransformerNet (target: >= 80% of its reduction at <= 1/20 of
+    its GMAC), for the styles that have an anchor."""
+    anchored = {n: r for n, r in rows.items() if "transformernet" in r}
+    if not anchored:
+        return []
+    return [
+        "",
+        "| model | TransformerNet Gram ratio | its content | its GMAC | its steps "
+        "| share of its Gram reduction we reach (target >= 0.8) | its GMAC / ours (target >= 20) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *(
+            f"| {n} | {r['transformernet']} | {r['transformernet_content']} "
+            f"| {r['transformernet_gmac']} | {r['transformernet_steps']} "
+            f"| {r['share_of_transformernet_reduction']} | {r['transformernet_cost_over_ours']} |"
+            for n, r in anchored.items()
+        ),
+    ]
 
 
 def _pad_row(row: list[np.ndarray]) -> list[np.ndarray]:

@@ -20,6 +20,7 @@ from torch.nn.utils import fuse_conv_bn_eval
 from torch.nn.utils.parametrizations import spectral_norm
 
 from training.config import DiscriminatorConfig, GeneratorConfig
+from training.transformer_net import TransformerNet
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -237,8 +238,10 @@ def pixel_shuffle_conv(channels: int, factor: int) -> nn.ConvTranspose2d:
     return conv
 
 
-def build_generator(cfg: GeneratorConfig) -> Generator:
+def build_generator(cfg: GeneratorConfig) -> nn.Module:
     """The generator the checkpoint contract names: export rebuilds it from the config."""
+    if cfg.arch == "transformernet":
+        return TransformerNet()
     return Generator(cfg)
 
 
@@ -300,7 +303,7 @@ def count_macs(module: nn.Module, height: int = 360, width: int = 640) -> int:
         k = conv.kernel_size[0] * conv.kernel_size[1] * conv.in_channels // conv.groups
         total += output.numel() * k
 
-    stride = module.stride if isinstance(module, Generator) else 1
+    stride = module.stride if isinstance(module, (Generator, TransformerNet)) else 1
     h, w = -(-height // stride) * stride, -(-width // stride) * stride
     handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d)]
     was_training = module.training
