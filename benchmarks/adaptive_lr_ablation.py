@@ -1,17 +1,23 @@
-"""Ablation of the adaptive learning-rate controller: `fixed` vs `adaptive`, all else equal.
+"""Ablation of the learning-rate policies: damped (default), balance and fixed, over seeds.
 
-Both runs use the same config, seed, data and step count (only `--lr-policy` differs; the
-batches are identical because every batch is a function of seed and step). Reported per run:
-- D oscillation: std of the first difference of the discriminator loss over the second half of
-  the run (as the issue defines it), and the same on a 10-step moving average (slow swings);
-- final style and content losses: means over the last 10% of steps;
-- whether D collapsed: mean D loss over the last 20% of steps below 10% of its equilibrium
-  value (hinge 2.0, LSGAN 0.5), i.e. D won outright and the generator's adversarial gradient
-  vanished.
-Writes benchmarks/results/adaptive_lr_ablation.{json,md}.
+Every run of one setting uses the same config and step count; runs of the same seed see the same
+batches (each batch is a function of seed and step), so policies are compared seed by seed.
+Reported per policy and seed, over the adversarial steps (after the warm start):
+- oscillation of D and G: std of the first difference of the loss over the second half, and the
+  high-frequency share of its spectrum (power above 0.1 cycles/step, mean removed);
+- balance: mean L_D over the last 20% (hinge: 0 = D wins outright, 2 = equilibrium);
+- share of steps with the controller at a bound, NaN/inf recoveries, collapse (D wins outright:
+  mean L_D over the last 20% below 10% of equilibrium, or a recovery);
+- final quality of the exported (EMA) generator on the held-out photos of `benchmarks.quality`:
+  Gram-distance ratio, relu3_3 content distance, and the warping-error ratio on all of box.mp4.
+`--harsh` repeats the ablation with the base rates raised (HARSH), where fixed rates fail.
+Runs are kept under --runs and reused when finished, resumed when not, so a long ablation can
+be spread over sessions and over several processes (one per seed) on a larger machine.
+Writes results/adaptive_lr_ablation[_harsh].{json,md} and, for the first seed, a plot of the
+losses and rates of every policy (adaptive_lr_ablation[_harsh].png).
 
-    python -m benchmarks.adaptive_lr_ablation --config training/configs/starry-night.toml \\
-        --steps 400 [--set KEY=VALUE ...]
+    python -m benchmarks.adaptive_lr_ablation [--steps 500] [--seeds 0 1 2] [--harsh]
+        [--runs DIR] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -22,18 +28,30 @@ import json
 import statistics
 import tempfile
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import torch
+
+from benchmarks.models import BOX, TorchEngine
+from benchmarks.quality import held_out_photos, painting_grams, scores, to_tensor
 from benchmarks.report import RESULTS, write_report
+from benchmarks.temporal import measure
+from benchmarks.usage import fail, user_errors
+from stream_astgan.sources import open_source
 from training.adaptive_lr import REFERENCE_LOSSES
+from training.checkpoint import CHECKPOINT_NAME
 from training.cli import main as train_main
+from training.config import LR_POLICIES
+from training.features import load_vgg
 from training.metrics import read_metrics
+from training.weights import vgg16_path
 
-POLICIES = ("fixed", "adaptive")
-
-
-def moving_average(values: list[float], window: int) -> list[float]:
-    """Trailing mean over `window` values (shorter at the start)."""
-    return [statistics.fmean(values[max(0, i - window + 1) : i + 1]) for i in range(len(values))]
+# The bundled recipe at a size the 2-core machine runs 3 policies x 3 seeds of in ~2 hours.
+BASE = ("--config", "training/configs/starry-night.toml", "--crop", "128")
+HARSH = ("optim.lr_g=4e-3", "optim.lr_d=8e-4")  # 4x the recipe's base rates
+HIGH_FREQUENCY = 0.1  # cycles per step: swings faster than 10 steps
+TARGET_REDUCTION = 0.20
 
 
 def diff_std(values: list[float]) -> float:
@@ -41,81 +59,215 @@ def diff_std(values: list[float]) -> float:
     return statistics.pstdev(b - a for a, b in itertools.pairwise(values))
 
 
-def summarize(rows: list[dict[str, str]], gan_mode: str) -> dict[str, float | bool]:
-    """The ablation's figures for one run's metrics.csv."""
+def high_frequency_share(values: list[float]) -> float:
+    """Share of the (mean-removed) power spectrum above HIGH_FREQUENCY cycles per step."""
+    x = np.asarray(values) - np.mean(values)
+    power = np.abs(np.fft.rfft(x)) ** 2
+    freq = np.fft.rfftfreq(len(x))
+    total = power[1:].sum()
+    return float(power[freq > HIGH_FREQUENCY].sum() / total) if total > 0 else 0.0
+
+
+def summarize(rows: list[dict[str, str]], gan_mode: str, recoveries: int) -> dict[str, Any]:
+    """The training figures of one run's metrics.csv."""
     rows = [r for r in rows if r["loss_d"]]  # the adversarial steps (after the warm start)
+    if len(rows) < 20:
+        fail("too few adversarial steps to measure oscillation (raise --steps)")
     loss_d = [float(r["loss_d"]) for r in rows]
-    n = len(loss_d)
-    second = loss_d[n // 2 :]
-    tail = slice(n - max(1, n // 10), n)
-    d_eq = REFERENCE_LOSSES[gan_mode][0]
+    loss_g = [float(r["loss_g_adv"]) for r in rows]
+    n = len(rows)
+    tail = rows[n - max(1, n // 10) :]
     last_d = statistics.fmean(loss_d[n - max(1, n // 5) :])
     return {
-        "d_oscillation": diff_std(second),
-        "d_oscillation_ma10": diff_std(moving_average(loss_d, 10)[n // 2 :]),
+        "d_oscillation": diff_std(loss_d[n // 2 :]),
+        "g_oscillation": diff_std(loss_g[n // 2 :]),
+        "d_high_freq_share": high_frequency_share(loss_d[n // 2 :]),
+        "g_high_freq_share": high_frequency_share(loss_g[n // 2 :]),
         "d_loss_mean_last20pct": last_d,
-        "style_final": statistics.fmean(float(r["style"]) for r in rows[tail]),
-        "content_final": statistics.fmean(float(r["content"]) for r in rows[tail]),
-        "d_collapsed": last_d < 0.1 * d_eq,
-        "mean_scale_g": statistics.fmean(float(r["scale_g"]) for r in rows),
+        "at_bound_share": statistics.fmean(float(r["at_bound"] or 0) for r in rows),
+        "recoveries": recoveries,
+        "collapsed": last_d < 0.1 * REFERENCE_LOSSES[gan_mode][0] or recoveries > 0,
+        "style_final": statistics.fmean(float(r["style"]) for r in tail),
+        "content_final": statistics.fmean(float(r["content"]) for r in tail),
         "seconds_per_step": statistics.median(float(r["seconds_per_step"]) for r in rows),
     }
 
 
-def markdown(results: dict[str, dict], steps: int, extra: list[str]) -> list[str]:
-    """The table for the README."""
-    lines = [
-        f"Ablation: {steps} steps, same seed and batches; args: {' '.join(extra) or '-'}",
-        "",
-        "| lr policy | D osc. (std of dL_D, 2nd half) | D osc. (10-step MA) | final style "
-        "| final content | mean D loss, last 20% | D collapsed | mean lr_G scale |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
-    ]
-    for policy, r in results.items():
+def quality(checkpoint: Path, photos: dict[str, np.ndarray], painting: str) -> dict[str, float]:
+    """Held-out Gram ratio and content distance, and the warping ratio on all of box.mp4."""
+    vgg = load_vgg(vgg16_path())
+    target = painting_grams(vgg, painting)
+    engine = TorchEngine(checkpoint)
+    ratios, contents = [], []
+    for rgb in photos.values():
+        ratio, content = scores(vgg, to_tensor(rgb), to_tensor(engine.run(rgb[None])[0]), target)
+        ratios.append(ratio)
+        contents.append(content)
+    out = {"gram_ratio": statistics.fmean(ratios), "content": statistics.fmean(contents)}
+    if BOX.is_file():
+        source = open_source(BOX)
+        try:
+            errors, _ = measure(source.frames(), {"model": engine}, 0)
+        finally:
+            source.close()
+        out["warping_ratio_box"] = statistics.fmean(errors["model"]) / statistics.fmean(
+            errors["source"]
+        )
+    return out
+
+
+def train(run: Path, args: list[str], steps: int) -> None:
+    """Train to `steps`, reusing a finished run and resuming an interrupted one."""
+    every = ["--sample-every", str(steps), "--checkpoint-every", "50"]
+    if (run / CHECKPOINT_NAME).is_file():
+        done = max((int(r["step"]) for r in read_metrics(run / "metrics.csv")), default=0)
+        if done >= steps:
+            return
+        command = ["--out", str(run), "--resume", "--steps", str(steps), *every]
+    else:
+        command = [*args, "--out", str(run), "--overwrite", "--steps", str(steps), *every]
+    code = train_main(command)
+    if code:
+        raise SystemExit(code)
+
+
+def plot(runs: dict[str, Path], path: Path, title: str) -> None:
+    """Losses (10-step mean over the raw values) and both rates per policy, one seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True)
+    for (policy, run), colour in zip(runs.items(), ("C0", "C1", "C2"), strict=False):
+        rows = [r for r in read_metrics(run / "metrics.csv") if r["loss_d"]]
+        steps = [int(r["step"]) for r in rows]
+        for ax, key in zip(axes, ("loss_d", "loss_g_adv", "lr_g", "lr_d"), strict=True):
+            values = np.array([float(r[key]) for r in rows])
+            if key.startswith("loss"):
+                ax.plot(steps, values, color=colour, alpha=0.2, linewidth=0.6)
+                values = np.convolve(values, np.ones(10) / 10, mode="same")
+            ax.plot(steps, values, color=colour, label=policy, linewidth=1.2)
+    labels = ("L_D (hinge)", "L_G adversarial", "lr_G", "lr_D")
+    for ax, label in zip(axes, labels, strict=True):
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    for ax in axes[2:]:
+        ax.set_yscale("log")
+    axes[0].legend()
+    axes[0].set_title(title)
+    axes[-1].set_xlabel("step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def verdict(results: dict[str, dict[str, dict]], harsh: bool) -> list[str]:
+    """The issue's targets, checked seed by seed against the fixed-rate run."""
+    fixed = results.get("fixed", {})
+    lines = []
+    for policy, per_seed in results.items():
+        if policy == "fixed" or not fixed:
+            continue
+        seeds = [s for s in per_seed if s in fixed]
+        cuts = [1 - per_seed[s]["d_oscillation"] / fixed[s]["d_oscillation"] for s in seeds]
+        balanced = all(0.5 <= per_seed[s]["d_loss_mean_last20pct"] <= 1.5 for s in seeds)
+        bound = max(per_seed[s]["at_bound_share"] for s in seeds)
+        if harsh:
+            lines.append(
+                f"- {policy}: collapsed in {sum(per_seed[s]['collapsed'] for s in seeds)} of "
+                f"{len(seeds)} seeds; fixed collapsed in "
+                f"{sum(fixed[s]['collapsed'] for s in seeds)} of {len(seeds)}."
+            )
+            continue
         lines.append(
-            f"| {policy} | {r['d_oscillation']:.4f} | {r['d_oscillation_ma10']:.4f} "
-            f"| {r['style_final']:.4f} | {r['content_final']:.4f} "
-            f"| {r['d_loss_mean_last20pct']:.3f} "
-            f"| {'yes' if r['d_collapsed'] else 'no'} | {r['mean_scale_g']:.2f} |"
+            f"- {policy}: D oscillation {', '.join(f'{c:+.0%}' for c in cuts)} lower than fixed "
+            f"per seed (target >= {TARGET_REDUCTION:.0%} in every seed: "
+            f"{'met' if cuts and min(cuts) >= TARGET_REDUCTION else 'not met'}); balance "
+            f"(mean L_D of the last 20% in [0.5, 1.5]) {'met' if balanced else 'not met'}; "
+            f"at a bound at most {bound:.0%} of steps (target < 20%)."
         )
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, help="training TOML (content and style inside)")
-    parser.add_argument("--content", nargs="+", help="content folders/videos (else from config)")
-    parser.add_argument("--style", nargs="+", help="painting(s) (else from config)")
-    parser.add_argument("--steps", type=int, default=400, help="steps per run")
-    parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
-    parser.add_argument("--runs", type=Path, help="keep the two run dirs here (default: temp)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--tag", default="", help="suffix of the result file names")
-    args = parser.parse_args()
+def spread(results: dict[str, dict[str, dict]], key: str) -> str:
+    """Run-to-run noise of a quality figure: the largest std over seeds of any policy."""
+    stds = [
+        statistics.pstdev(r[key] for r in per_seed.values())
+        for per_seed in results.values()
+        if len(per_seed) > 1 and all(key in r for r in per_seed.values())
+    ]
+    return f"{max(stds):.3f}" if stds else "-"
 
-    given = ["--config", str(args.config)] if args.config else []
-    if args.content:
-        given += ["--content", *args.content]
-    if args.style:
-        given += ["--style", *args.style]
-    for text in args.set:
-        given += ["--set", text]
-    every = str(args.steps)
-    common = [*given, "--steps", every, "--sample-every", every, "--checkpoint-every", every]
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        runs = args.runs or Path(tmp)
-        for policy in POLICIES:
-            run = runs / policy
-            code = train_main([*common, "--lr-policy", policy, "--out", str(run), "--overwrite"])
-            if code:
-                raise SystemExit(code)
-            config = json.loads((run / "config.json").read_text())
-            results[policy] = summarize(
-                read_metrics(run / "metrics.csv"), config["loss"]["gan_mode"]
+
+def markdown(results: dict[str, dict[str, dict]], setting: str, harsh: bool) -> list[str]:
+    lines = [
+        f"Setting: {setting}",
+        "",
+        "| policy | seed | D osc. | G osc. | D HF share | mean L_D, last 20% | at bound "
+        "| recoveries | collapsed | Gram ratio | content | warping ratio | s/step |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |" + " ---: |" * 4,
+    ]
+    for policy, per_seed in results.items():
+        for seed, r in per_seed.items():
+            lines.append(
+                f"| {policy} | {seed} | {r['d_oscillation']:.3f} | {r['g_oscillation']:.3f} "
+                f"| {r['d_high_freq_share']:.2f} | {r['d_loss_mean_last20pct']:.2f} "
+                f"| {r['at_bound_share']:.0%} | {r['recoveries']} "
+                f"| {'yes' if r['collapsed'] else 'no'} | {r.get('gram_ratio', float('nan')):.3f} "
+                f"| {r.get('content', float('nan')):.3f} "
+                f"| {r.get('warping_ratio_box', float('nan')):.2f} | {r['seconds_per_step']:.2f} |"
             )
-    stem = f"adaptive_lr_ablation{'_' + args.tag if args.tag else ''}"
-    write_report(stem, results, markdown(results, args.steps, given), args.out)
+    lines += [
+        "",
+        f"Run-to-run noise (largest std over seeds within a policy): Gram ratio "
+        f"{spread(results, 'gram_ratio')}, content {spread(results, 'content')}.",
+        "",
+        *verdict(results, harsh),
+    ]
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=500, help="steps per run (100 warm start)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--policies", nargs="+", choices=LR_POLICIES, default=list(LR_POLICIES))
+    parser.add_argument("--harsh", action="store_true", help=f"add {' '.join(HARSH)}")
+    parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
+    parser.add_argument("--runs", type=Path, help="keep (and reuse) the run dirs here")
+    parser.add_argument("--no-quality", action="store_true", help="skip the held-out figures")
+    args = parser.parse_args()
+    overrides = [*args.set, *(HARSH if args.harsh else ())]
+    common = [*BASE, *(a for o in overrides for a in ("--set", o))]
+    results: dict[str, dict[str, dict]] = {}
+    photos = {} if args.no_quality else held_out_photos(384)
+    with tempfile.TemporaryDirectory() as tmp, user_errors():
+        root = args.runs or Path(tmp)
+        runs = {}
+        for seed, policy in itertools.product(args.seeds, args.policies):
+            run = root / f"{'harsh-' if args.harsh else ''}{policy}-seed{seed}"
+            train(run, [*common, "--seed", str(seed), "--lr-policy", policy], args.steps)
+            config = json.loads((run / "config.json").read_text())
+            ckpt = torch.load(run / CHECKPOINT_NAME, map_location="cpu", weights_only=False)
+            row = summarize(
+                read_metrics(run / "metrics.csv"), config["loss"]["gan_mode"], ckpt["recoveries"]
+            )
+            if photos:
+                painting = ",".join(Path(p).name for p in config["style"]["paths"])
+                row |= quality(run / CHECKPOINT_NAME, photos, painting)
+            results.setdefault(policy, {})[str(seed)] = row
+            runs.setdefault(seed, {})[policy] = run
+        stem = f"adaptive_lr_ablation{'_harsh' if args.harsh else ''}"
+        first = args.seeds[0]
+        plot(runs[first], RESULTS / f"{stem}.png", f"{stem}: seed {first}")
+    setting = (
+        f"{' '.join(BASE)} {' '.join(f'--set {o}' for o in overrides)}, {args.steps} steps "
+        f"(100 warm start); seeds {', '.join(map(str, args.seeds))}"
+    )
+    write_report(
+        stem, {"setting": setting, "results": results}, markdown(results, setting, args.harsh)
+    )
 
 
 if __name__ == "__main__":

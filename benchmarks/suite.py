@@ -49,9 +49,8 @@ SUITE = (
         in_default_run=False,
     ),
     Benchmark(
-        "adaptive_lr_ablation", "Adaptive learning rate: ablation",
-        ("--config", "training/configs/starry-night.toml", "--steps", "500"), 1000,
-        in_default_run=False,
+        "adaptive_lr_ablation", "Learning-rate policies: ablation over seeds (--harsh: 4x rates)",
+        ("--steps", "500"), 3600, in_default_run=False,
     ),
     Benchmark(
         "damaged_files", "Damaged files: 300 seeded damaged copies of the shared videos",

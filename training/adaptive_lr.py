@@ -1,39 +1,56 @@
-"""The adaptive learning-rate controller: it keeps the generator and discriminator in balance.
+"""The adaptive learning-rate controller: it damps the adversarial game and keeps it balanced.
 
-Adversarial training oscillates when one player gets ahead: a discriminator that wins sends
-the generator vanishing or erratic gradients, a generator that wins makes the discriminator
-chase it. The controller reads both adversarial losses every step and moves the two learning
-rates in opposite directions, slowing whichever player leads.
+Adversarial training oscillates: the discriminator's loss jumps from batch to batch, and the
+jumps grow as D becomes confident (on the bundled recipe the step-to-step spread of L_D roughly
+doubles between D at equilibrium and D at L_D ~ 1, while halving both rates changed it by ~5%).
+So the controller damps by holding D's strength at a set point inside the balanced band, with a
+proportional-integral (PI) law on the TTUR ratio, and lowers both rates for as long as a burst of
+variability lasts. Three policies (`optim.lr_policy`), compared by
+`python -m benchmarks.adaptive_lr_ablation`:
 
-Formula (step t, after both optimizers stepped with the current rates):
+fixed: lr_G = lr_G0 * b, lr_D = lr_D0 * b.
 
-    Dbar(t) = beta * Dbar(t-1) + (1 - beta) * L_D(t)      EMA of the D loss, divided by
-    Gbar(t) = beta * Gbar(t-1) + (1 - beta) * L_G(t)      (1 - beta^t) to remove the start bias
+balance (the controller before `damped`; proportional, both rates in opposite directions):
 
+    Dbar(t), Gbar(t): EMAs (factor beta) of L_D and L_G, divided by (1 - beta^t) (no start bias)
     a(t) = 0.5 * [ (Gbar - G_eq) / (G_win - G_eq) + (D_eq - Dbar) / (D_eq - D_win) ]
-
-    s(t) = clip(exp(k * r(t) * a(t)), 1/m, m)             r(t) = min(1, (t - 1) / warmup)
-
+    s(t) = clip(exp(k * r(t) * a(t)), 1/m, m)           r(t) = min(1, (t - 1) / warmup)
     lr_G(t+1) = lr_G0 * b * s(t)        lr_D(t+1) = lr_D0 * b / s(t)
 
-L_D is the discriminator's adversarial loss (real + fake terms) and L_G the generator's
-adversarial loss. (D_eq, G_eq) are their values at equilibrium, where D scores real and fake
-alike (hinge: 2 and 0; LSGAN: 0.5 and 0.25); (D_win, G_win) their values when D wins outright
-(hinge: 0 and 1; LSGAN: 0 and 1). So the discriminator advantage a is 0 at equilibrium, about 1
-when D wins and negative when G fools D. k is `gain`, m is `max_scale`, beta is `beta`; r
-ramps the gain in over the first `warmup` steps, so the rates move smoothly instead of jumping
-when the controller starts; lr_D0 / lr_G0 is the TTUR base ratio; b is a back-off factor, 1
-until a NaN/inf recovery multiplies it by `nan_backoff`.
+damped (the default):
 
-When the discriminator is winning (a > 0): s > 1, so lr_G rises and lr_D falls; the reverse
-when the generator is winning. Both rates stay within [base/m, base*m] * b. The controller is pure
-arithmetic on floats, deterministic, and its whole state round-trips through `state_dict()`.
+    D_set = D_win + target * (D_eq - D_win)              the set point of D's loss
+    e(t) = (D_set - Dbar(t)) / (D_eq - D_win)            > 0: D is stronger than the set point
+    I(t) = max(0, I(t-1) + k_i * e(t))   (held where u just reaches its upper bound while e > 0)
+    u(t) = clip(r(t) * (k * e(t) + I(t)), 0, 2 ln m)
+    v_f(t), v_s(t): EMAs (factors fast, slow) of (L(t) - L(t-1))^2, for L_D and for L_G
+    c(t) = clip(kappa * min(sqrt(v_s / v_f) over L_D, L_G), c_min, 1)
+    lr_G(t+1) = lr_G0 * b * c(t)        lr_D(t+1) = lr_D0 * b * c(t) * exp(-u(t))
+
+L_D is the discriminator's adversarial loss (real + fake terms) and L_G the generator's.
+(D_eq, G_eq) are their values at equilibrium, where D scores real and fake alike (hinge: 2 and 0;
+LSGAN: 0.5 and 0.25); (D_win, G_win) their values when D wins outright (hinge: 0 and 1; LSGAN: 0
+and 1). With `target` 0.65 the hinge set point is L_D = 1.3, D ahead of G but far from winning,
+inside the middle half of the band between winning and equilibrium. The integral finds the TTUR
+ratio that holds it, however far the recipe pushes D (balance's proportional law only settles
+where the remaining imbalance pays for the correction, and pinned at its bound in old runs); it
+stores D's lead only, so a game that starts at equilibrium is not first driven to a strong D.
+The ratio moves on D's side only, down by up to m^2 (balance's full range of the ratio) and up
+by up to m when G leads, so the generator's rate,
+which sets how fast the style is learned, stays at its base value except while c < 1: c lowers
+both rates when the short-horizon variability of either loss exceeds kappa times its long-horizon
+level, and recovers as the burst passes. b is a back-off factor, 1 until a NaN/inf recovery
+multiplies it by `nan_backoff`. The controller is pure arithmetic on floats, deterministic, and
+its whole state round-trips through `state_dict()`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+
+from training.config import LEGACY_LR_POLICIES, LR_POLICIES, AdaptiveLRConfig
 
 # (D_eq, G_eq, D_win, G_win): equilibrium and discriminator-wins values of each GAN loss.
 REFERENCE_LOSSES = {
@@ -50,84 +67,169 @@ class LRScales:
     d: float
 
 
+@dataclass
+class _State:
+    steps: int = 0
+    ema_d: float = 0.0
+    ema_g: float = 0.0
+    backoff: float = 1.0
+    advantage: float = 0.0  # a(t) for balance, e(t) for damped
+    integral: float = 0.0
+    control: float = 0.0  # u(t), clipped
+    prev_d: float = 0.0
+    prev_g: float = 0.0
+    var_fast_d: float = 0.0
+    var_slow_d: float = 0.0
+    var_fast_g: float = 0.0
+    var_slow_g: float = 0.0
+    damping: float = 1.0  # c(t)
+
+
 class AdaptiveLRController:
-    """Balance controller; `policy="fixed"` keeps both scales at the back-off factor."""
+    """The rates' multipliers from the adversarial losses, under one of `LR_POLICIES`."""
 
     def __init__(
         self,
         gan_mode: str = "hinge",
-        beta: float = 0.98,
-        gain: float = 1.5,
-        max_scale: float = 4.0,
-        warmup: int = 50,
-        policy: str = "adaptive",
+        policy: str = "damped",
+        settings: AdaptiveLRConfig | None = None,
     ) -> None:
         if gan_mode not in REFERENCE_LOSSES:
             raise ValueError(f"gan_mode must be one of {', '.join(REFERENCE_LOSSES)}")
+        policy = LEGACY_LR_POLICIES.get(policy, policy)
+        if policy not in LR_POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(LR_POLICIES)}")
         self.gan_mode = gan_mode
-        self.beta = beta
-        self.gain = gain
-        self.max_scale = max_scale
-        self.warmup = warmup
         self.policy = policy
-        self.steps = 0
-        self.ema_d = 0.0
-        self.ema_g = 0.0
-        self.backoff = 1.0
-        self.advantage = 0.0
+        self.settings = settings or AdaptiveLRConfig()
+        self.state = _State()
+
+    @property
+    def steps(self) -> int:
+        return self.state.steps
+
+    @property
+    def advantage(self) -> float:
+        """The error the policy acts on: a(t) (balance) or e(t) (damped)."""
+        return self.state.advantage
 
     def smoothed(self) -> tuple[float, float]:
         """Bias-corrected EMA of (L_D, L_G); the raw losses before any update."""
-        if self.steps == 0:
+        s = self.state
+        if s.steps == 0:
             return 0.0, 0.0
-        correction = 1 - self.beta**self.steps
-        return self.ema_d / correction, self.ema_g / correction
+        correction = 1 - self.settings.beta**s.steps
+        return s.ema_d / correction, s.ema_g / correction
 
     def update(self, loss_d: float, loss_g: float) -> LRScales:
         """Feed one step's adversarial losses; returns the scales for the next step."""
         if not (math.isfinite(loss_d) and math.isfinite(loss_g)):
             raise ValueError("the controller only accepts finite losses")
-        self.steps += 1
-        self.ema_d = self.beta * self.ema_d + (1 - self.beta) * loss_d
-        self.ema_g = self.beta * self.ema_g + (1 - self.beta) * loss_g
+        s, p = self.state, self.settings
+        first = s.steps == 0
+        s.steps += 1
+        s.ema_d = p.beta * s.ema_d + (1 - p.beta) * loss_d
+        s.ema_g = p.beta * s.ema_g + (1 - p.beta) * loss_g
         d_mean, g_mean = self.smoothed()
         d_eq, g_eq, d_win, g_win = REFERENCE_LOSSES[self.gan_mode]
-        self.advantage = 0.5 * ((g_mean - g_eq) / (g_win - g_eq) + (d_eq - d_mean) / (d_eq - d_win))
+        if self.policy == "damped":
+            d_set = d_win + p.target * (d_eq - d_win)
+            s.advantage = (d_set - d_mean) / (d_eq - d_win)
+            self._integrate()
+            if not first:
+                self._track_variability(loss_d - s.prev_d, loss_g - s.prev_g)
+        else:
+            s.advantage = 0.5 * (
+                (g_mean - g_eq) / (g_win - g_eq) + (d_eq - d_mean) / (d_eq - d_win)
+            )
+        s.prev_d, s.prev_g = loss_d, loss_g
         return self.scales()
+
+    def _ramp(self) -> float:
+        warmup = self.settings.warmup
+        return min(1.0, (self.state.steps - 1) / warmup) if warmup > 0 else 1.0
+
+    def _integrate(self) -> None:
+        """PI law. The integral only stores D's lead (it stays >= 0) and is held where u just
+        reaches its bound while D keeps leading, so it never winds up and lets go as soon as D
+        falls back."""
+        s, p = self.state, self.settings
+        upper, ramp = 2 * math.log(p.max_scale), self._ramp()
+        s.integral = max(0.0, s.integral + p.integral * s.advantage)
+        raw = ramp * (p.gain * s.advantage + s.integral)
+        if raw > upper and s.advantage > 0:
+            raw = upper
+            s.integral = max(0.0, upper / ramp - p.gain * s.advantage)
+        s.control = min(max(raw, 0.0), upper)
+
+    def _track_variability(self, jump_d: float, jump_g: float) -> None:
+        s, p = self.state, self.settings
+        s.var_fast_d += (1 - p.fast) * (jump_d**2 - s.var_fast_d)
+        s.var_slow_d += (1 - p.slow) * (jump_d**2 - s.var_slow_d)
+        s.var_fast_g += (1 - p.fast) * (jump_g**2 - s.var_fast_g)
+        s.var_slow_g += (1 - p.slow) * (jump_g**2 - s.var_slow_g)
+        jumps = s.steps - 1  # both EMAs start at 0: divide by 1 - factor^jumps (no start bias)
+        unbias = (1 - p.fast**jumps) / (1 - p.slow**jumps)
+        ratios = [
+            math.sqrt(unbias * slow / fast)
+            for fast, slow in ((s.var_fast_d, s.var_slow_d), (s.var_fast_g, s.var_slow_g))
+            if fast > 0
+        ]
+        if ratios and self._ramp() >= 1:  # no damping while the gain ramps in
+            s.damping = min(max(p.kappa * min(ratios), p.damping_min), 1.0)
 
     def scales(self) -> LRScales:
         """Current multipliers of lr_G0 and lr_D0 (back-off included)."""
-        if self.policy == "fixed" or self.steps == 0:
-            return LRScales(self.backoff, self.backoff)
-        ramp = min(1.0, (self.steps - 1) / self.warmup) if self.warmup > 0 else 1.0
-        log_bound = math.log(self.max_scale)
-        s = math.exp(min(max(self.gain * ramp * self.advantage, -log_bound), log_bound))
-        return LRScales(self.backoff * s, self.backoff / s)
+        s, p = self.state, self.settings
+        if self.policy == "fixed" or s.steps == 0:
+            return LRScales(s.backoff, s.backoff)
+        if self.policy == "damped":
+            return LRScales(s.backoff * s.damping, s.backoff * s.damping * math.exp(-s.control))
+        log_bound = math.log(p.max_scale)
+        ratio = math.exp(min(max(p.gain * self._ramp() * s.advantage, -log_bound), log_bound))
+        return LRScales(s.backoff * ratio, s.backoff / ratio)
+
+    def at_bound(self) -> bool:
+        """Whether the balance correction sits at its limit (the ablation counts these steps)."""
+        s, p = self.state, self.settings
+        if self.policy == "fixed" or s.steps == 0:
+            return False
+        if self.policy == "damped":
+            return s.control >= 2 * math.log(p.max_scale) - 1e-9
+        return abs(p.gain * self._ramp() * s.advantage) >= math.log(p.max_scale)
 
     def back_off(self, factor: float) -> None:
         """Lower both rates for good, e.g. after a NaN/inf loss forced a restore."""
-        self.backoff *= factor
+        self.state.backoff *= factor
 
     def state_dict(self) -> dict[str, float | int | str]:
         """Everything needed to continue exactly (plain scalars, checkpoint-safe)."""
+        settings = {f"settings.{k}": v for k, v in dataclasses.asdict(self.settings).items()}
         return {
             "gan_mode": self.gan_mode,
-            "beta": self.beta,
-            "gain": self.gain,
-            "max_scale": self.max_scale,
-            "warmup": self.warmup,
             "policy": self.policy,
-            "steps": self.steps,
-            "ema_d": self.ema_d,
-            "ema_g": self.ema_g,
-            "backoff": self.backoff,
-            "advantage": self.advantage,
+            **settings,
+            **dataclasses.asdict(self.state),
         }
 
     def load_state_dict(self, state: dict[str, float | int | str]) -> None:
-        """Restore from `state_dict()`; unknown keys are an error, not silently dropped."""
+        """Restore from `state_dict()`; unknown keys are an error, not silently dropped.
+
+        A checkpoint of the balance-only controller (before the policies had names) stored its
+        settings at the top level and called its policy "adaptive"; it loads as `balance`."""
+        state = dict(state)
+        legacy = {k: state.pop(k) for k in ("beta", "gain", "max_scale", "warmup") if k in state}
+        if legacy:
+            state.update({f"settings.{k}": v for k, v in legacy.items()})
+            state["policy"] = LEGACY_LR_POLICIES.get(str(state["policy"]), state["policy"])
         unknown = set(state) - set(self.state_dict())
         if unknown:
             raise KeyError(f"unexpected controller state keys: {sorted(unknown)}")
+        settings = {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("settings.")}
+        self.settings = dataclasses.replace(self.settings, **settings)
+        self.gan_mode = str(state.get("gan_mode", self.gan_mode))
+        self.policy = str(state.get("policy", self.policy))
+        fields = {f.name for f in dataclasses.fields(_State)}
         for key, value in state.items():
-            setattr(self, key, value)
+            if key in fields:
+                setattr(self.state, key, value)

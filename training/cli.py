@@ -21,6 +21,8 @@ from rich.console import Console
 
 from training.checkpoint import CHECKPOINT_NAME, MILESTONES_DIR
 from training.config import (
+    LEGACY_LR_POLICIES,
+    LR_POLICIES,
     TrainConfig,
     config_from_dict,
     config_to_dict,
@@ -102,8 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crop", type=int, help="crop size in pixels (a multiple of the stride)")
     p.add_argument(
         "--lr-policy",
-        choices=["adaptive", "fixed"],
-        help="adaptive: the G/D balance controller retunes both rates; fixed: no",
+        choices=[*LR_POLICIES, *LEGACY_LR_POLICIES],
+        help="damped (default): holds D at a set point with a PI law on lr_D and lowers both "
+        "rates during bursts of oscillation; balance: the older proportional controller that "
+        "moves lr_G and lr_D in opposite directions ('adaptive' is its old name); fixed: base "
+        "rates throughout",
     )
     p.add_argument("--seed", type=int, help="random seed (init and every batch)")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: torch's default)")
@@ -252,6 +257,9 @@ def run(argv: list[str] | None = None) -> None:
     """Parse the command line and train."""
     args = build_parser().parse_args(argv)
     console = Console(stderr=True)
+    if args.lr_policy in LEGACY_LR_POLICIES:
+        args.lr_policy = LEGACY_LR_POLICIES[args.lr_policy]
+        console.print(f"note: --lr-policy adaptive is now called {args.lr_policy}", markup=False)
     with plain_data_warnings(console):
         train(args, console)
 

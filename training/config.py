@@ -24,11 +24,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
+LR_POLICIES = ("damped", "balance", "fixed")
+# Runs from before the policies had names called the balance controller "adaptive".
+LEGACY_LR_POLICIES = {"adaptive": "balance"}
+
 
 @dataclass
 class GeneratorConfig:
     """Shape of the lightweight generator; the defaults are the product's real-time model."""
 
+    arch: str = "astgan"  # astgan (the fields below) | transformernet (Johnson et al.'s, an anchor)
     width: int = 16  # channels at 1/2 resolution, doubled at each further down-sampling
     max_width: int = 64  # channel cap for the deep levels
     downsamples: int = 3  # number of 2x reductions; stride = 2**downsamples
@@ -104,12 +109,18 @@ class LossConfig:
 
 @dataclass
 class AdaptiveLRConfig:
-    """Parameters of the G/D balance controller (see training/adaptive_lr.py)."""
+    """Parameters of the learning-rate controller (the formulas: training/adaptive_lr.py)."""
 
     beta: float = 0.95  # EMA factor of the smoothed losses
-    gain: float = 1.5  # how strongly the imbalance moves the rates (in log space)
-    max_scale: float = 4.0  # bounds: each scale stays in [1/max_scale, max_scale]
+    gain: float = 1.5  # proportional gain k (in log space)
+    max_scale: float = 4.0  # m: balance keeps each scale in [1/m, m]; damped moves lr_D by m^2
     warmup: int = 100  # steps over which the gain ramps in from 0
+    target: float = 0.65  # damped: D's set point, as the way from winning (0) to equilibrium (1)
+    integral: float = 0.05  # damped: integral gain k_i per step
+    fast: float = 0.9  # damped: EMA factor of the short-horizon variability
+    slow: float = 0.99  # damped: EMA factor of the long-horizon variability
+    kappa: float = 1.25  # damped: tolerated ratio of short- to long-horizon variability
+    damping_min: float = 0.25  # damped: the lowest factor c on both rates
 
 
 @dataclass
@@ -119,7 +130,7 @@ class OptimConfig:
     lr_g: float = 1e-3  # a run of ~1500 steps needs Johnson et al.'s rate, not DCGAN's
     lr_d: float = 2e-4  # lr_d / lr_g is the TTUR base ratio
     betas: list[float] = field(default_factory=lambda: [0.5, 0.99])
-    lr_policy: str = "adaptive"  # adaptive | fixed
+    lr_policy: str = "damped"  # damped | balance | fixed (training/adaptive_lr.py)
     adaptive: AdaptiveLRConfig = field(default_factory=AdaptiveLRConfig)
     init_steps: int = 100  # reconstruction-only warm start of G before the adversarial game
     ema: float = 0.999  # EMA of the generator weights used for samples and export; 0 = off
@@ -259,12 +270,13 @@ def config_from_dict(config: dict[str, Any]) -> TrainConfig:
 def validate(cfg: TrainConfig) -> None:
     """Reject values that would fail later with an obscure torch error."""
     choices = {
+        "generator.arch": (cfg.generator.arch, ("astgan", "transformernet")),
         "generator.norm": (cfg.generator.norm, ("batch", "instance", "none")),
         "generator.padding": (cfg.generator.padding, ("reflect", "zeros")),
         "generator.upsample": (cfg.generator.upsample, ("bilinear", "pixelshuffle", "nearest")),
         "loss.gan_mode": (cfg.loss.gan_mode, ("hinge", "lsgan")),
         "loss.style_stat": (cfg.loss.style_stat, ("gram", "meanstd")),
-        "optim.lr_policy": (cfg.optim.lr_policy, ("adaptive", "fixed")),
+        "optim.lr_policy": (cfg.optim.lr_policy, (*LR_POLICIES, *LEGACY_LR_POLICIES)),
     }
     for key, (value, allowed) in choices.items():
         if value not in allowed:

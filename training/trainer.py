@@ -65,7 +65,8 @@ LOSS_TERMS = (
 )  # fmt: skip
 COLUMNS = [
     "reconstruction", "loss_d", "loss_g_adv", *LOSS_TERMS, "loss_g",
-    "lr_g", "lr_d", "scale_g", "scale_d", "advantage", "seconds_per_step",
+    "lr_g", "lr_d", "scale_g", "scale_d", "advantage", "integral", "control", "damping",
+    "at_bound", "seconds_per_step",
 ]  # fmt: skip
 MAX_RECOVERIES = 5
 STYLE_TARGET_PATCHES = 64
@@ -130,9 +131,8 @@ class Trainer:
         self.opt_d = torch.optim.Adam(self.d.parameters(), lr=cfg.optim.lr_d, betas=betas)
         self.scaler_g = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_d = torch.amp.GradScaler("cuda", enabled=self.amp)
-        a = cfg.optim.adaptive
         self.controller = AdaptiveLRController(
-            cfg.loss.gan_mode, a.beta, a.gain, a.max_scale, a.warmup, cfg.optim.lr_policy
+            cfg.loss.gan_mode, cfg.optim.lr_policy, cfg.optim.adaptive
         )
         w = cfg.loss
         self.feature_net = build_feature_net(
@@ -229,7 +229,7 @@ class Trainer:
         self.controller.back_off(self.cfg.optim.nan_backoff)
         message = (
             f"{what} was not finite at step {bad_step}: restored step {self.step}, "
-            f"rates x{self.controller.backoff:g} from now on"
+            f"rates x{self.controller.state.backoff:g} from now on"
         )
         if self.parallel.main:
             self.console.print(f"[yellow]warning:[/] {message}")
@@ -342,9 +342,11 @@ class Trainer:
         logged = dict(zip(names, values, strict=True))
         scales = self.controller.update(logged["loss_d"], logged["loss_g_adv"])
         self.step += 1
+        state = self.controller.state
         return logged | {
             "lr_g": lr_g, "lr_d": lr_d, "scale_g": scales.g, "scale_d": scales.d,
-            "advantage": self.controller.advantage,
+            "advantage": state.advantage, "integral": state.integral, "control": state.control,
+            "damping": state.damping, "at_bound": float(self.controller.at_bound()),
         }  # fmt: skip
 
     def _finite(self, loss: torch.Tensor) -> bool:

@@ -22,19 +22,20 @@ def test_only_keeps_suite_order_and_rejects_unknown_names() -> None:
 
 
 def test_report_gathers_every_table_suite_first(tmp_path: Path) -> None:
-    (tmp_path / "adaptive_lr_ablation_seed1.md").write_text("seed 1 table\n")
+    (tmp_path / "adaptive_lr_ablation_harsh.md").write_text("harsh table\n")
     (tmp_path / "temporal.md").write_text("temporal table\n")
     (tmp_path / "precision.md").write_text("precision table\n")
     (tmp_path / "REPORT.md").write_text("old report\n")
     (tmp_path / "notes.md").write_text("someone's notes\n")
     text = report(tmp_path, {"temporal"})
     assert "old report" not in text
-    tables = ("precision table", "temporal table", "seed 1 table", "someone's notes")
+    tables = ("precision table", "temporal table", "harsh table", "someone's notes")
     order = [text.index(t) for t in tables]
     assert order == sorted(order)
     temporal = next(b for b in SUITE if b.name == "temporal")
     assert f"`{temporal.command()}`. This table: measured by this run." in text
-    assert "## Adaptive learning rate: ablation (seed1)" in text
+    ablation = next(b for b in SUITE if b.name == "adaptive_lr_ablation")
+    assert f"## {ablation.title} (harsh)" in text
     assert text.count("from an earlier run") == 3
 
 

@@ -1,9 +1,10 @@
-"""The controller on synthetic loss sequences."""
+"""The controller's three policies on synthetic loss sequences."""
 
 from __future__ import annotations
 
 import itertools
 import math
+import random
 
 import pytest
 import torch
@@ -11,6 +12,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from training.adaptive_lr import AdaptiveLRController
+from training.config import AdaptiveLRConfig
+
+
+def make(mode: str = "hinge", policy: str = "balance", **settings) -> AdaptiveLRController:
+    return AdaptiveLRController(mode, policy, AdaptiveLRConfig(**settings))
 
 
 def feed(controller: AdaptiveLRController, loss_d: float, loss_g: float, steps: int):
@@ -20,38 +26,37 @@ def feed(controller: AdaptiveLRController, loss_d: float, loss_g: float, steps: 
     return scales
 
 
+# -- balance: the proportional controller ----------------------------------------------------
+
+
 @pytest.mark.parametrize(
     ("mode", "d_wins", "g_wins"),
     [("hinge", (0.2, 0.9), (1.9, -0.5)), ("lsgan", (0.05, 0.8), (0.6, 0.05))],
 )
-def test_winner_is_slowed_and_loser_sped_up(mode, d_wins, g_wins):
-    c = AdaptiveLRController(mode, warmup=5)
-    s = feed(c, *d_wins, 200)
+def test_balance_slows_the_winner_and_speeds_up_the_loser(mode, d_wins, g_wins):
+    s = feed(make(mode, warmup=5), *d_wins, 200)
     assert s.g > 1 > s.d
-    c = AdaptiveLRController(mode, warmup=5)
-    s = feed(c, *g_wins, 200)
+    s = feed(make(mode, warmup=5), *g_wins, 200)
     assert s.d > 1 > s.g
 
 
-def test_balanced_losses_leave_rates_alone():
-    c = AdaptiveLRController("hinge", warmup=0)
-    s = feed(c, 2.0, 0.0, 100)
+def test_balance_leaves_balanced_losses_alone():
+    s = feed(make(warmup=0), 2.0, 0.0, 100)
     assert s.g == pytest.approx(1) and s.d == pytest.approx(1)
 
 
 def test_warmup_ramps_the_rates_in_and_fixed_policy_keeps_them():
-    c = AdaptiveLRController("hinge", warmup=10, max_scale=100)
+    c = make(warmup=10, max_scale=100)
     ramp = [c.update(0.0, 1.0).g for _ in range(15)]
     assert ramp[0] == 1.0
     assert all(a < b for a, b in itertools.pairwise(ramp[:11]))  # smooth, not a jump
     assert ramp[-1] == pytest.approx(math.exp(1.5))  # full gain, a = 1 (D wins outright)
-    fixed = AdaptiveLRController("hinge", warmup=0, policy="fixed")
-    s = feed(fixed, 0.0, 1.0, 50)
+    s = feed(make(policy="fixed", warmup=0), 0.0, 1.0, 50)
     assert (s.g, s.d) == (1.0, 1.0)
 
 
 def test_smoothing_follows_a_switch_of_winner_gradually():
-    c = AdaptiveLRController("hinge", beta=0.9, warmup=0)
+    c = make(beta=0.9, warmup=0)
     feed(c, 0.1, 1.0, 100)
     before = c.scales().g
     after_one = c.update(1.9, -0.9).g
@@ -64,22 +69,81 @@ def test_smoothing_follows_a_switch_of_winner_gradually():
     st.floats(1.0, 10.0),
     st.floats(0.0, 20.0),
 )
-def test_scales_stay_within_bounds(losses, max_scale, gain):
-    c = AdaptiveLRController("hinge", gain=gain, max_scale=max_scale, warmup=0)
+def test_balance_scales_stay_within_bounds(losses, max_scale, gain):
+    c = make(gain=gain, max_scale=max_scale, warmup=0)
     for loss_d, loss_g in losses:
         s = c.update(loss_d, loss_g)
         assert 1 / max_scale - 1e-12 <= s.g <= max_scale + 1e-12
         assert s.g * s.d == pytest.approx(1)
 
 
-def test_deterministic():
-    seq = [(math.sin(i) + 1, math.cos(i)) for i in range(100)]
-    a, b = AdaptiveLRController(warmup=3), AdaptiveLRController(warmup=3)
+# -- damped: PI on lr_D towards D's set point, plus damping of both rates ---------------------
+
+
+def test_damped_integral_drives_the_d_loss_of_a_simple_game_to_the_set_point():
+    """A toy game where D's loss falls as its rate rises: the proportional law alone leaves
+    an offset, the integral removes it, and the rate stays inside its bounds."""
+    c = make(policy="damped", warmup=20, kappa=100.0)  # damping off: only the PI law acts
+    loss_d, scale_d = 0.4, 1.0
+    for _ in range(3000):
+        # D's loss moves towards a level that falls with log(lr_D): stronger D, lower loss.
+        level = 1.0 - 0.5 * math.log(scale_d)
+        loss_d += 0.05 * (level - loss_d)
+        scale_d = c.update(loss_d, 0.5).d
+    assert loss_d == pytest.approx(1.3, abs=0.02)  # hinge: 0 + 0.65 * (2 - 0)
+    assert scale_d == pytest.approx(math.exp(-0.6), rel=0.05)
+    assert not c.at_bound()
+
+
+def test_damped_leaves_the_generator_rate_alone_without_bursts():
+    c = make(policy="damped", warmup=10)
+    rng = random.Random(0)
+    scales = [c.update(0.8 + 0.1 * rng.gauss(0, 1), 0.6) for _ in range(400)]
+    assert scales[-1].d < 1  # D below its set point: its rate comes down
+    assert all(s.g == 1.0 for s in scales[:10])  # nothing happens during the ramp
+    assert sum(s.g == 1.0 for s in scales[200:]) > 150  # steady noise: mostly no damping
+
+
+def test_damped_lowers_both_rates_during_a_burst_and_recovers():
+    c = make(policy="damped", warmup=10)
+    rng = random.Random(1)
+    for _ in range(400):
+        c.update(1.3 + 0.05 * rng.gauss(0, 1), 0.6)
+    calm = c.scales()
+    for _ in range(15):  # variability 8x its long-run level
+        c.update(1.3 + 0.4 * rng.gauss(0, 1), 0.6)
+    burst = c.scales()
+    assert burst.g < 0.75 * calm.g and burst.d < 0.75 * calm.d
+    assert burst.g >= 0.25 - 1e-12  # damping_min
+    for _ in range(300):
+        c.update(1.3 + 0.05 * rng.gauss(0, 1), 0.6)
+    assert c.scales().g > 0.9
+
+
+def test_damped_integral_does_not_wind_up_at_the_bound():
+    c = make(policy="damped", warmup=0, max_scale=2.0, kappa=100.0)
+    feed(c, 0.0, 1.0, 2000)  # D wins for a long time: lr_D pinned at base / m^2
+    assert c.scales().d == pytest.approx(0.25) and c.at_bound()
+    steps = 0
+    while c.scales().d < 1.0 and steps < 1000:  # then D is far weaker than the set point
+        c.update(2.0, 0.0)
+        steps += 1
+    assert steps < 100  # a wound-up integral would need ~thousands of steps to unwind
+
+
+# -- all policies -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["damped", "balance"])
+def test_deterministic(policy):
+    seq = [(math.sin(i) + 1, math.cos(i)) for i in range(300)]
+    a, b = make(policy=policy, warmup=3), make(policy=policy, warmup=3)
     assert [a.update(*x) for x in seq] == [b.update(*x) for x in seq]
 
 
-def test_back_off_lowers_both_rates():
-    c = AdaptiveLRController("hinge", warmup=0)
+@pytest.mark.parametrize("policy", ["damped", "balance", "fixed"])
+def test_back_off_lowers_both_rates(policy):
+    c = make(policy=policy, warmup=0)
     feed(c, 0.5, 0.5, 20)
     before = c.scales()
     c.back_off(0.5)
@@ -87,19 +151,39 @@ def test_back_off_lowers_both_rates():
     assert after.g == pytest.approx(before.g / 2) and after.d == pytest.approx(before.d / 2)
 
 
-def test_state_round_trips_through_a_checkpoint_file(tmp_path):
-    c = AdaptiveLRController("lsgan", beta=0.95, gain=2.0, warmup=4)
-    feed(c, 0.1, 0.9, 30)
+@pytest.mark.parametrize("policy", ["damped", "balance"])
+def test_state_round_trips_through_a_checkpoint_file(tmp_path, policy):
+    c = make("lsgan", policy, beta=0.9, gain=2.0, warmup=4)
+    seq = [(0.1 + 0.05 * math.sin(i), 0.9) for i in range(150)]
+    for x in seq:
+        c.update(*x)
     c.back_off(0.5)
     torch.save({"lr_controller": c.state_dict()}, tmp_path / "c.pt")
     state = torch.load(tmp_path / "c.pt", weights_only=True)["lr_controller"]
     d = AdaptiveLRController()
     d.load_state_dict(state)
     assert d.state_dict() == c.state_dict()
-    seq = [(0.3 + 0.01 * i, 0.7) for i in range(20)]
     assert [c.update(*x) for x in seq] == [d.update(*x) for x in seq]
 
 
-def test_rejects_non_finite_losses():
+def test_a_checkpoint_of_the_unnamed_balance_controller_loads_as_balance():
+    legacy = {
+        "gan_mode": "hinge", "beta": 0.9, "gain": 1.5, "max_scale": 4.0, "warmup": 10,
+        "policy": "adaptive", "steps": 50, "ema_d": 0.4, "ema_g": 0.3, "backoff": 1.0,
+        "advantage": 0.2,
+    }  # fmt: skip
+    c = AdaptiveLRController()
+    c.load_state_dict(legacy)
+    assert c.policy == "balance" and c.settings.beta == 0.9 and c.steps == 50
+    reference = make(beta=0.9, warmup=10)
+    reference.load_state_dict(c.state_dict())
+    assert c.update(0.5, 0.5) == reference.update(0.5, 0.5)
+    with pytest.raises(KeyError, match="unexpected"):
+        c.load_state_dict({**legacy, "surprise": 1})
+
+
+def test_rejects_non_finite_losses_and_unknown_policies():
     with pytest.raises(ValueError, match="finite"):
         AdaptiveLRController().update(float("nan"), 0.0)
+    with pytest.raises(ValueError, match="policy"):
+        AdaptiveLRController("hinge", "cosine")

@@ -90,7 +90,7 @@ def test_style_loss_falls_when_overfitting(tiny_data, tmp_path):
     content, painting = tiny_data
     # A tiny net learns slowly at the product's rate; overfitting wants a bolder one.
     assert (
-        train(content, painting, tmp_path / "run", "--steps", "40", "--set", "optim.lr_g=1e-3") == 0
+        train(content, painting, tmp_path / "run", "--steps", "40", "--set", "optim.lr_g=2e-3") == 0
     )
     rows = read_metrics(tmp_path / "run" / "metrics.csv")
     assert [r["style"] for r in rows[:2]] == ["", ""]  # the reconstruction warm start
@@ -166,3 +166,33 @@ def test_vgg_features_give_perceptual_content_and_are_recorded(tiny_data, tmp_pa
     assert train(content, painting, tmp_path / "auto", "--steps", "1") == 0
     assert "training.weights vgg16" in capsys.readouterr().err
     assert load(tmp_path / "auto")["config"]["loss"]["feature_weights"] == "random"
+
+
+def test_transformernet_anchor_trains_and_exports_to_the_runtime_contract(tiny_data, tmp_path):
+    import onnxruntime as ort
+
+    from export.checkpoint import build_generator as rebuild
+    from export.checkpoint import load_checkpoint
+    from export.fusion import fold_normalization
+    from export.onnx_export import export_fp32
+    from export.wrapper import FramesWrapper
+    from training.networks import count_macs
+    from training.transformer_net import TransformerNet
+
+    content, painting = tiny_data
+    run = tmp_path / "run"
+    arch = ["--set", "generator.arch=transformernet"]
+    assert train(content, painting, run, "--steps", "3", *arch) == 0
+    g = rebuild(load_checkpoint(run / "checkpoint.pt"))
+    assert isinstance(g, TransformerNet)
+    assert 1.6e6 < sum(p.numel() for p in g.parameters()) < 1.8e6  # Johnson et al.'s ~1.7 M
+    assert 30 < count_macs(g, 360, 640) / 1e9 < 40  # ~35 GMAC per 640x360 frame
+    frames = torch.randint(0, 256, (1, 18, 21, 3), dtype=torch.uint8)  # not a stride multiple
+    with torch.no_grad():
+        expected = FramesWrapper(g)(frames).numpy()
+    path = tmp_path / "tn.onnx"
+    path.write_bytes(export_fp32(fold_normalization(g)).SerializeToString())
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: frames.numpy()})[0]
+    assert got.shape == expected.shape == (1, 18, 21, 3)
+    assert abs(got.astype(int) - expected.astype(int)).max() <= 1
