@@ -116,6 +116,21 @@ def quality(checkpoint: Path, photos: dict[str, np.ndarray], painting: str) -> d
     return out
 
 
+def cached_quality(
+    run: Path, photos: dict[str, np.ndarray], config: dict[str, Any], step: int
+) -> dict[str, float]:
+    """`quality` of the run's final checkpoint, kept in the run dir for the next invocation."""
+    cache = run / "ablation_quality.json"
+    if cache.is_file():
+        kept = json.loads(cache.read_text())
+        if kept.get("step") == step:
+            return kept["figures"]
+    painting = ",".join(Path(p).name for p in config["style"]["paths"])
+    figures = quality(run / CHECKPOINT_NAME, photos, painting)
+    cache.write_text(json.dumps({"step": step, "figures": figures}))
+    return figures
+
+
 def train(run: Path, args: list[str], steps: int) -> None:
     """Train to `steps`, reusing a finished run and resuming an interrupted one."""
     every = ["--sample-every", str(steps), "--checkpoint-every", "50"]
@@ -237,9 +252,10 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="config override KEY=VALUE")
     parser.add_argument("--runs", type=Path, help="keep (and reuse) the run dirs here")
     parser.add_argument("--no-quality", action="store_true", help="skip the held-out figures")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads per run (0: all)")
     args = parser.parse_args()
     overrides = [*args.set, *(HARSH if args.harsh else ())]
-    common = [*BASE, *(a for o in overrides for a in ("--set", o))]
+    common = [*BASE, "--threads", str(args.threads), *(a for o in overrides for a in ("--set", o))]
     results: dict[str, dict[str, dict]] = {}
     photos = {} if args.no_quality else held_out_photos(384)
     with tempfile.TemporaryDirectory() as tmp, user_errors():
@@ -254,8 +270,7 @@ def main() -> None:
                 read_metrics(run / "metrics.csv"), config["loss"]["gan_mode"], ckpt["recoveries"]
             )
             if photos:
-                painting = ",".join(Path(p).name for p in config["style"]["paths"])
-                row |= quality(run / CHECKPOINT_NAME, photos, painting)
+                row |= cached_quality(run, photos, config, ckpt["step"])
             results.setdefault(policy, {})[str(seed)] = row
             runs.setdefault(seed, {})[policy] = run
         stem = f"adaptive_lr_ablation{'_harsh' if args.harsh else ''}"

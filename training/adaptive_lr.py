@@ -150,16 +150,19 @@ class AdaptiveLRController:
         return min(1.0, (self.state.steps - 1) / warmup) if warmup > 0 else 1.0
 
     def _integrate(self) -> None:
-        """PI law. The integral only stores D's lead (it stays >= 0) and is held where u just
-        reaches its bound while D keeps leading, so it never winds up and lets go as soon as D
-        falls back."""
+        """PI law. The integral starts at -ln(start) (D's rate starts low and D earns it), only
+        stores D's lead (it stays >= 0) and is held where u just reaches its bound while D keeps
+        leading, so it never winds up and lets go as soon as D falls back."""
         s, p = self.state, self.settings
-        upper, ramp = 2 * math.log(p.max_scale), self._ramp()
+        upper = 2 * math.log(p.max_scale)
+        if s.steps == 1:
+            s.integral = -math.log(p.start)
         s.integral = max(0.0, s.integral + p.integral * s.advantage)
-        raw = ramp * (p.gain * s.advantage + s.integral)
+        proportional = self._ramp() * p.pi_gain * s.advantage
+        raw = proportional + s.integral
         if raw > upper and s.advantage > 0:
             raw = upper
-            s.integral = max(0.0, upper / ramp - p.gain * s.advantage)
+            s.integral = max(0.0, upper - proportional)
         s.control = min(max(raw, 0.0), upper)
 
     def _track_variability(self, jump_d: float, jump_g: float) -> None:

@@ -112,11 +112,13 @@ class AdaptiveLRConfig:
     """Parameters of the learning-rate controller (the formulas: training/adaptive_lr.py)."""
 
     beta: float = 0.95  # EMA factor of the smoothed losses
-    gain: float = 1.5  # proportional gain k (in log space)
-    max_scale: float = 4.0  # m: balance keeps each scale in [1/m, m]; damped moves lr_D by m^2
-    warmup: int = 100  # steps over which the gain ramps in from 0
-    target: float = 0.65  # damped: D's set point, as the way from winning (0) to equilibrium (1)
-    integral: float = 0.05  # damped: integral gain k_i per step
+    gain: float = 1.5  # balance: gain k (in log space)
+    max_scale: float = 4.0  # m: balance keeps each scale in [1/m, m]; damped lowers lr_D <= m^2
+    warmup: int = 100  # steps over which the (proportional) gain ramps in from 0
+    target: float = 0.7  # damped: D's set point, as the way from winning (0) to equilibrium (1)
+    pi_gain: float = 4.0  # damped: proportional gain k_p
+    integral: float = 0.1  # damped: integral gain k_i per step
+    start: float = 0.25  # damped: lr_D starts at start * lr_D0 (the integral's initial value)
     fast: float = 0.9  # damped: EMA factor of the short-horizon variability
     slow: float = 0.99  # damped: EMA factor of the long-horizon variability
     kappa: float = 1.25  # damped: tolerated ratio of short- to long-horizon variability

@@ -90,8 +90,8 @@ def test_damped_integral_drives_the_d_loss_of_a_simple_game_to_the_set_point():
         level = 1.0 - 0.5 * math.log(scale_d)
         loss_d += 0.05 * (level - loss_d)
         scale_d = c.update(loss_d, 0.5).d
-    assert loss_d == pytest.approx(1.3, abs=0.02)  # hinge: 0 + 0.65 * (2 - 0)
-    assert scale_d == pytest.approx(math.exp(-0.6), rel=0.05)
+    assert loss_d == pytest.approx(1.4, abs=0.02)  # hinge: 0 + 0.7 * (2 - 0)
+    assert scale_d == pytest.approx(math.exp(-0.8), rel=0.05)
     assert not c.at_bound()
 
 
@@ -108,15 +108,15 @@ def test_damped_lowers_both_rates_during_a_burst_and_recovers():
     c = make(policy="damped", warmup=10)
     rng = random.Random(1)
     for _ in range(400):
-        c.update(1.3 + 0.05 * rng.gauss(0, 1), 0.6)
+        c.update(1.4 + 0.05 * rng.gauss(0, 1), 0.6)
     calm = c.scales()
     for _ in range(15):  # variability 8x its long-run level
-        c.update(1.3 + 0.4 * rng.gauss(0, 1), 0.6)
+        c.update(1.4 + 0.4 * rng.gauss(0, 1), 0.6)
     burst = c.scales()
     assert burst.g < 0.75 * calm.g and burst.d < 0.75 * calm.d
     assert burst.g >= 0.25 - 1e-12  # damping_min
     for _ in range(300):
-        c.update(1.3 + 0.05 * rng.gauss(0, 1), 0.6)
+        c.update(1.4 + 0.05 * rng.gauss(0, 1), 0.6)
     assert c.scales().g > 0.9
 
 
