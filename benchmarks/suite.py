@@ -49,7 +49,7 @@ SUITE = (
         in_default_run=False,
     ),
     Benchmark(
-        "adaptive_lr_ablation", "Learning-rate policies: ablation over seeds (--harsh: 4x rates)",
+        "adaptive_lr_ablation", "Learning-rate policies: ablation over seeds (--harsh: 10x rates)",
         ("--steps", "500"), 3600, in_default_run=False,
     ),
     Benchmark(

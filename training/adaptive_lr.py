@@ -1,12 +1,11 @@
 """The adaptive learning-rate controller: it damps the adversarial game and keeps it balanced.
 
 Adversarial training oscillates: the discriminator's loss jumps from batch to batch, and the
-jumps grow as D becomes confident (on the bundled recipe the step-to-step spread of L_D roughly
-doubles between D at equilibrium and D at L_D ~ 1, while halving both rates changed it by ~5%).
-So the controller damps by holding D's strength at a set point inside the balanced band, with a
-proportional-integral (PI) law on the TTUR ratio, and lowers both rates for as long as a burst of
-variability lasts. Three policies (`optim.lr_policy`), compared by
-`python -m benchmarks.adaptive_lr_ablation`:
+jumps grow as D becomes confident (`benchmarks/results/adaptive_lr_ablation.md`). The default
+policy therefore holds D's strength at a set point inside the balanced band, with a
+proportional-integral (PI) law on the TTUR ratio that starts D slow and lets it earn its rate,
+and lowers both rates for as long as a burst of variability lasts. Three policies
+(`optim.lr_policy`), compared by `python -m benchmarks.adaptive_lr_ablation`:
 
 fixed: lr_G = lr_G0 * b, lr_D = lr_D0 * b.
 
@@ -21,27 +20,30 @@ damped (the default):
 
     D_set = D_win + target * (D_eq - D_win)              the set point of D's loss
     e(t) = (D_set - Dbar(t)) / (D_eq - D_win)            > 0: D is stronger than the set point
-    I(t) = max(0, I(t-1) + k_i * e(t))   (held where u just reaches its upper bound while e > 0)
-    u(t) = clip(r(t) * (k * e(t) + I(t)), 0, 2 ln m)
+    I(t) = max(0, I(t-1) + k_i * e(t)),  I(0) = -ln(start)
+    u(t) = clip(r(t) * k_p * e(t) + I(t), 0, 2 ln m)     (I is held where u just reaches 2 ln m)
     v_f(t), v_s(t): EMAs (factors fast, slow) of (L(t) - L(t-1))^2, for L_D and for L_G
-    c(t) = clip(kappa * min(sqrt(v_s / v_f) over L_D, L_G), c_min, 1)
+    burst(t) = v_f > kappa^2 * v_s for L_D or L_G            q = c_min^(-1 / release)
+    c(t) = max(c_min, c(t-1) / q^5) on a burst, else min(1, c(t-1) * q);   c(0) = c_min
     lr_G(t+1) = lr_G0 * b * c(t)        lr_D(t+1) = lr_D0 * b * c(t) * exp(-u(t))
 
 L_D is the discriminator's adversarial loss (real + fake terms) and L_G the generator's.
 (D_eq, G_eq) are their values at equilibrium, where D scores real and fake alike (hinge: 2 and 0;
 LSGAN: 0.5 and 0.25); (D_win, G_win) their values when D wins outright (hinge: 0 and 1; LSGAN: 0
-and 1). With `target` 0.65 the hinge set point is L_D = 1.3, D ahead of G but far from winning,
-inside the middle half of the band between winning and equilibrium. The integral finds the TTUR
-ratio that holds it, however far the recipe pushes D (balance's proportional law only settles
-where the remaining imbalance pays for the correction, and pinned at its bound in old runs); it
-stores D's lead only, so a game that starts at equilibrium is not first driven to a strong D.
-The ratio moves on D's side only, down by up to m^2 (balance's full range of the ratio) and up
-by up to m when G leads, so the generator's rate,
-which sets how fast the style is learned, stays at its base value except while c < 1: c lowers
-both rates when the short-horizon variability of either loss exceeds kappa times its long-horizon
-level, and recovers as the burst passes. b is a back-off factor, 1 until a NaN/inf recovery
-multiplies it by `nan_backoff`. The controller is pure arithmetic on floats, deterministic, and
-its whole state round-trips through `state_dict()`.
+and 1). With `target` 0.7 the hinge set point is L_D = 1.4: D ahead of G but far from winning,
+inside the middle half of the band between winning and equilibrium. The integral (which, unlike
+balance's proportional law, does not settle with a leftover imbalance or pin at a bound) starts
+at -ln(start), so D's rate starts at `start` times its base and rises only while D is weaker
+than the set point; it stores D's lead only and never winds up past the bound. D's rate stays
+within [lr_D0 / m^2, lr_D0] (balance's whole range of the ratio, on D's side). The generator's
+rate, which sets how fast the style is learned, stays at its base except while c < 1: both rates
+start at c_min times their base when the game begins (the first adversarial steps are where a
+too-fast generator dies) and are released over `release` calm steps; a burst, where the
+short-horizon variability of either loss exceeds kappa^2 times its long-horizon level (in
+squared jumps), pulls c down five times as fast, and it recovers as the burst passes. b is a
+back-off factor, 1 until a NaN/inf recovery multiplies it by `nan_backoff`. The controller is
+pure arithmetic on floats, deterministic, and its whole state round-trips through
+`state_dict()`.
 """
 
 from __future__ import annotations
@@ -136,7 +138,9 @@ class AdaptiveLRController:
             d_set = d_win + p.target * (d_eq - d_win)
             s.advantage = (d_set - d_mean) / (d_eq - d_win)
             self._integrate()
-            if not first:
+            if first:
+                s.damping = p.damping_min
+            else:
                 self._track_variability(loss_d - s.prev_d, loss_g - s.prev_g)
         else:
             s.advantage = 0.5 * (
@@ -166,20 +170,21 @@ class AdaptiveLRController:
         s.control = min(max(raw, 0.0), upper)
 
     def _track_variability(self, jump_d: float, jump_g: float) -> None:
+        """c starts at c_min and is released towards 1 while both losses vary no more than
+        kappa times their long-horizon level; a burst pulls it down five times as fast."""
         s, p = self.state, self.settings
         s.var_fast_d += (1 - p.fast) * (jump_d**2 - s.var_fast_d)
         s.var_slow_d += (1 - p.slow) * (jump_d**2 - s.var_slow_d)
         s.var_fast_g += (1 - p.fast) * (jump_g**2 - s.var_fast_g)
         s.var_slow_g += (1 - p.slow) * (jump_g**2 - s.var_slow_g)
         jumps = s.steps - 1  # both EMAs start at 0: divide by 1 - factor^jumps (no start bias)
-        unbias = (1 - p.fast**jumps) / (1 - p.slow**jumps)
-        ratios = [
-            math.sqrt(unbias * slow / fast)
+        unbias = (1 - p.slow**jumps) / (1 - p.fast**jumps)
+        burst = any(
+            unbias * fast > p.kappa**2 * slow
             for fast, slow in ((s.var_fast_d, s.var_slow_d), (s.var_fast_g, s.var_slow_g))
-            if fast > 0
-        ]
-        if ratios and self._ramp() >= 1:  # no damping while the gain ramps in
-            s.damping = min(max(p.kappa * min(ratios), p.damping_min), 1.0)
+        )
+        grow = (1 / p.damping_min) ** (1 / p.release)
+        s.damping = max(s.damping / grow**5, p.damping_min) if burst else min(s.damping * grow, 1.0)
 
     def scales(self) -> LRScales:
         """Current multipliers of lr_G0 and lr_D0 (back-off included)."""

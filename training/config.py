@@ -122,7 +122,8 @@ class AdaptiveLRConfig:
     fast: float = 0.9  # damped: EMA factor of the short-horizon variability
     slow: float = 0.99  # damped: EMA factor of the long-horizon variability
     kappa: float = 1.25  # damped: tolerated ratio of short- to long-horizon variability
-    damping_min: float = 0.25  # damped: the lowest factor c on both rates
+    damping_min: float = 0.25  # damped: the lowest factor c on both rates, and where c starts
+    release: int = 50  # damped: calm steps that take c from damping_min to 1
 
 
 @dataclass
