@@ -53,6 +53,9 @@ SUITE = (
         ("--steps", "500"), 3600, in_default_run=False,
     ),
     Benchmark(
+        "batch", "Batches: files per minute against a shell loop", (), 600, in_default_run=False,
+    ),
+    Benchmark(
         "damaged_files", "Damaged files: 300 seeded damaged copies of the shared videos",
         ("--count", "300"), 900, in_default_run=False,
     ),

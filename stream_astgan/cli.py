@@ -18,6 +18,8 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from . import __version__, bench, catalog, demo, sheet
+from .batch import EXIT_SOME_FAILED, BatchOptions, run_batch
+from .batch_ray import LOCAL
 from .contract import META_GMAC, META_RECOMMENDED, META_SOURCE, META_STEPS, META_STYLE
 from .environment import environment_report
 from .errors import AstganError
@@ -35,16 +37,22 @@ class _DefaultToRun(TyperGroup):
     def parse_args(self, ctx, args):  # type: ignore[no-untyped-def]
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             args = ["run", *args]
-        return super().parse_args(ctx, _webcam_default(args))
+        return super().parse_args(ctx, _optional_values(args))
 
 
-def _webcam_default(args: list[str]) -> list[str]:
-    """`--webcam` alone means camera 0 (an option with an optional value, which typer lacks)."""
+# Options whose value may be left out (which typer lacks): `--webcam` alone means camera 0,
+# `--ray` alone a Ray instance started on this machine.
+OPTIONAL_VALUES = {"--webcam": "0", "--ray": LOCAL}
+
+
+def _optional_values(args: list[str]) -> list[str]:
+    """Fill in the value of an optional-value option given without one."""
     out = list(args)
-    for i, arg in enumerate(out):
-        if arg == "--webcam" and (i + 1 == len(out) or out[i + 1].startswith("-")):
-            out.insert(i + 1, "0")
-            break
+    for flag, value in OPTIONAL_VALUES.items():
+        for i, arg in enumerate(out):
+            if arg == flag and (i + 1 == len(out) or out[i + 1].startswith("-")):
+                out.insert(i + 1, value)
+                break
     return out
 
 
@@ -54,6 +62,7 @@ app = typer.Typer(
         "Real-time painting-style video.\n\n"
         "  astgan-stream INPUT -o OUTPUT      stylize a video, an image or a folder of images\n\n"
         "  astgan-stream --webcam [0]         live preview of a webcam (q or Esc quits)\n\n"
+        "  astgan-stream batch FOLDER -o OUT  every video and image in a folder, resumable\n\n"
         "  astgan-stream sheet PHOTO -o sheet.png   a photo in every style, to choose one\n\n"
         "  astgan-stream models | info | bench | demo\n\n"
         "Run `astgan-stream run --help` for every option of the main job."
@@ -314,6 +323,101 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
         latency_ms_p95=stats.latency_percentile(95),
         notes=notes,
     )
+
+
+BATCH_HELP = f"""Stylize every video and image under INPUT_DIR (recursively) into OUTPUT_DIR,
+with the same relative paths.
+
+Each file gets what a single run guarantees (audio copy, timestamps, atomic outputs, no
+overwrite without --overwrite). OUTPUT_DIR/manifest.jsonl records each file's outcome (status,
+frames, fps, error); a rerun skips the files it records as done for the same input and
+settings, so an interrupted batch continues where it stopped. A bad file is reported and the
+others go on. Ctrl-C stops the files in progress, removes their unfinished outputs and exits
+130.
+
+Exit codes: 0 every file done or skipped; {EXIT_SOME_FAILED} some files failed (see the
+manifest); 2 bad usage, found before any file ran; 130 interrupted.
+"""
+
+
+@app.command("batch", help=BATCH_HELP, short_help="Every video and image in a folder, resumable.")
+def batch_command(
+    input: Annotated[
+        Path, typer.Argument(help="A folder of videos and images.", metavar="INPUT_DIR")
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="The output folder (made if missing).")
+    ],
+    jobs: Annotated[
+        int, typer.Option(help="Files at once on this machine, each in its own process.")
+    ] = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Run each file as a Ray task: alone, on a Ray started here; or a cluster "
+            'address (auto, ray://HOST:10001). Needs pip install "stream-astgan\\[ray]"; every '
+            "node must see both folders at the same path.",
+            show_default=False,
+        ),
+    ] = None,
+    gpus_per_file: Annotated[
+        float, typer.Option(help="With --ray: GPUs each task asks for (e.g. 1 or 0.5).")
+    ] = 0.0,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help="A bundled style name or a .onnx path."),
+    ] = None,
+    strength: Annotated[float, typer.Option(help="How much of the style, 0 to 1.")] = 1.0,
+    preserve_colour: Annotated[
+        bool, typer.Option("--preserve-colour", help="Keep the input's colours.")
+    ] = False,
+    precision: Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8.")] = "auto",
+    size: Annotated[
+        str | None, typer.Option(help="Processing and output size WxH.", show_default=False)
+    ] = None,
+    scale: Annotated[
+        float | None, typer.Option(help="Size as a factor of each input's.", show_default=False)
+    ] = None,
+    provider: Annotated[str, typer.Option(help="auto | cpu | cuda | tensorrt.")] = "auto",
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            help="CPU inference threads per file (default: this machine's divided between the "
+            "jobs; 1 per task with --ray, which is also each task's CPU request)."
+        ),
+    ] = None,
+    codec: Annotated[str | None, typer.Option(help="Video encoder.", show_default=False)] = None,
+    crf: Annotated[int | None, typer.Option(help="Encoder quality (x264 default 20).")] = None,
+    preset: Annotated[str | None, typer.Option(help="x264/x265 speed preset.")] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace existing outputs the manifest does not record as done.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON summary on stdout.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no summary.")] = False,
+) -> None:
+    setup_logging(quiet=True)  # per-file warnings would break the one progress bar
+    run = RunOptions(
+        model=model, strength=strength, preserve_colour=preserve_colour, precision=precision,
+        size=size, scale=scale, provider=provider, threads=threads, codec=codec, crf=crf,
+        preset=preset, overwrite=overwrite,
+    )  # fmt: skip
+    options = BatchOptions(input, output, run, jobs, ray, gpus_per_file)
+    try:
+        summary = run_batch(options, quiet=quiet or json_out)
+    except AstganError as e:
+        error_line(str(e))
+        raise typer.Exit(e.exit_code) from None
+    except KeyboardInterrupt:  # a second Ctrl-C: unfinished outputs are already removed
+        error_line("batch interrupted at once; rerun it to continue")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    if json_out:
+        print_json(summary.as_dict())
+    elif not quiet:
+        summary.show()
+    raise typer.Exit(summary.exit_code)
 
 
 @app.command("demo", short_help="Stylize a synthetic clip with a tone and report the speed.")

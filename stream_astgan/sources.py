@@ -29,6 +29,8 @@ from .sizing import resize_to, target_size
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+# Containers a batch picks up in a folder, and writes back in the same format.
+VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi"}
 REORDER_WINDOW = 16  # decoded frames held back to put timestamps in presentation order
 
 
