@@ -30,12 +30,14 @@ import torch
 
 from benchmarks.models import generator_for
 from benchmarks.report import write_report
-from benchmarks.timing import add_speed_options, fps, interleaved_median_seconds, parse_sizes
+from benchmarks.timing import add_speed_options, fps
 from benchmarks.usage import user_errors
 from export.fusion import fold_normalization
 from export.onnx_export import export_fp32
 from export.verify import torch_runner
 from stream_astgan.engine import Engine
+from stream_astgan.sizing import parse_sizes
+from stream_astgan.timing import interleaved_median_seconds
 
 
 def main() -> None:

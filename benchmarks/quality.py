@@ -34,11 +34,12 @@ from benchmarks.contact_sheet import grid, labelled, save_jpeg
 from benchmarks.models import BOX, SHARED_DATA, contract_models
 from benchmarks.report import RESULTS, write_report
 from benchmarks.temporal import measure
-from benchmarks.timing import fps, interleaved_median_seconds
+from benchmarks.timing import fps
 from benchmarks.usage import fail, user_errors
 from stream_astgan import contract
 from stream_astgan.engine import Engine
 from stream_astgan.sources import open_source
+from stream_astgan.timing import interleaved_median_seconds
 from training.features import VGGFeatures, cpu_bf16_native, load_vgg
 from training.weights import read_record, vgg16_path
 

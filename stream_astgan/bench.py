@@ -25,7 +25,6 @@ from .pipeline import Pipeline, RunStats
 from .providers import ShapeHint
 from .runner import RunOptions, load_engine, stylize
 from .sinks import NullSink, VideoSink
-from .sizing import parse_size
 from .sources import LiveSource, VideoFileSource
 
 WARMUP = 5
@@ -126,7 +125,7 @@ def live_latency(engine: Engine, frames: list[Frame], rate: float, seconds: floa
 def run_bench(
     model: str | None,
     clip: Path | None,
-    sizes: list[str],
+    sizes: list[tuple[int, int]],
     batches: list[int],
     provider: str,
     precision: str,
@@ -139,7 +138,6 @@ def run_bench(
         raise UsageError("--batch values must be at least 1")
     if not 0 < seconds <= 600:
         raise UsageError(f"--seconds must be in (0, 600], got {seconds}")
-    parsed = [parse_size(s) for s in sizes]
     rows: list[BenchRow] = []
     engine_report: dict[str, Any] = {}
     clip_label = str(clip) if clip is not None else "demo scene (synthetic, with audio)"
@@ -147,10 +145,11 @@ def run_bench(
         tmp = Path(tmp_dir)
         if clip is None:
             progress("writing the demo clip")
-            clip = demo.write_demo_clip(tmp / "demo.mp4", seconds, max(parsed))
+            clip = demo.write_demo_clip(tmp / "demo.mp4", seconds, max(sizes))
         elif not clip.is_file():
             raise UsageError(f"{clip}: no such file")
-        for (w, h), size_text in zip(parsed, sizes, strict=True):
+        for w, h in sizes:
+            size_text = f"{w}x{h}"
             progress(f"{size_text}: decode")
             frames, dec = decode_frames(clip, (w, h))
             if not frames:

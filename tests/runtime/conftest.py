@@ -17,6 +17,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from stream_astgan.clips import gradient, tone, write_clip
+from stream_astgan.color import even_size
+
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
@@ -128,8 +131,8 @@ ClipMaker = Callable[..., Path]
 
 @pytest.fixture
 def make_clip(tmp_path) -> ClipMaker:
-    """Encode a synthetic clip: moving gradient (or one still `color`), optional tone, rotation
-    tag and custom pts."""
+    """Encode a synthetic clip with the project's clip writer: moving gradient (or one still
+    `color`), optional tone, rotation tag and custom pts."""
 
     def make(
         name: str = "clip.mp4",
@@ -142,40 +145,15 @@ def make_clip(tmp_path) -> ClipMaker:
         time_base: Fraction | None = None,
         color: tuple[int, int, int] | None = None,
     ) -> Path:
-        path = tmp_path / name
-        w, h = size
-        with av.open(str(path), "w") as out:
-            vs = out.add_stream("libx264", rate=fps)
-            vs.width, vs.height = w + w % 2, h + h % 2
-            vs.pix_fmt = "yuv420p"
-            vs.codec_context.time_base = time_base or Fraction(1, fps)
-            if rotation:
-                vs.set_display_rotation(rotation)
-            stream_audio = out.add_stream("aac", rate=44100, layout="mono") if audio else None
-            yy, xx = np.mgrid[0 : vs.height, 0 : vs.width]
-            for i in range(n):
-                rgb = np.stack(
-                    [(xx * 3 + i * 7) % 256, (yy * 3) % 256, np.full_like(xx, (i * 20) % 256)], -1
-                ).astype(np.uint8)
-                if color is not None:
-                    rgb[:] = color
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-                frame.pts = pts[i] if pts is not None else i
-                frame.time_base = vs.codec_context.time_base
-                out.mux(vs.encode(frame))
-            out.mux(vs.encode())
-            if stream_audio is not None:
-                samples = int(44100 * n / fps)
-                t = np.arange(samples) / 44100
-                tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-                for start in range(0, samples, 1024):
-                    chunk = tone[start : start + 1024][None, :]
-                    af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-                    af.sample_rate = 44100
-                    af.pts = start
-                    out.mux(stream_audio.encode(af))
-                out.mux(stream_audio.encode())
-        return path
+        size = even_size(*size)
+        if color is not None:
+            frames = (np.full((size[1], size[0], 3), color, np.uint8) for _ in range(n))
+        else:
+            frames = (gradient(i, size) for i in range(n))
+        return write_clip(
+            tmp_path / name, frames, size, fps, pts=pts, time_base=time_base,
+            rotation=rotation, audio=tone(n / fps) if audio else None,
+        )  # fmt: skip
 
     return make
 
