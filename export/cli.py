@@ -69,8 +69,9 @@ def main(
     calib: Path | None = typer.Option(
         None,
         "--calib",
-        help="Folder of ordinary photos (jpg, png, webp, ...). int8 calibrates its activation "
-        "ranges on the first 32 (by name); every precision checks parity on the last three.",
+        help="Folder of ordinary photos (jpg, png, webp, ...; subfolders too). int8 calibrates "
+        "its activation ranges on the first 32 (by path); every precision checks parity on the "
+        "last three.",
     ),
     name: str | None = typer.Option(
         None,

@@ -20,13 +20,14 @@ from .blend import check_strength
 from .engine import Engine
 from .errors import InputError, UsageError, reason
 from .frames import Frame
+from .images import IMAGE_SUFFIXES
 from .live_controls import LiveControls, snapshot_base
 from .pipeline import Pipeline, RunStats
 from .preview import PreviewSink, display_problem
 from .recording import PausableRecording
 from .sinks import ImageSink, NullSink, Sink, VideoSink, check_output
 from .sizing import parse_size
-from .sources import IMAGE_SUFFIXES, ImageSource, Source, open_camera, open_source
+from .sources import ImageSource, Source, open_camera, open_source
 from .styles import Style, Styles, model_names, style_name
 
 

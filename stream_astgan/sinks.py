@@ -22,8 +22,8 @@ from .atomic import commit, partial_path, write_bytes_atomic
 from .color import even_size, rgb_to_yuv420_frame, tag_output_stream
 from .errors import OutputError, RunError, reason
 from .frames import Frame, StreamInfo
+from .images import IMAGE_SUFFIXES
 from .packet_clock import PacketClock
-from .sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
