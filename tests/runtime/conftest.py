@@ -19,6 +19,7 @@ from onnx import TensorProto, helper
 
 from stream_astgan.clips import gradient, tone, write_clip
 from stream_astgan.color import even_size
+from stream_astgan.invert_model import write_invert_model
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -68,12 +69,8 @@ def one_node_model(path: Path, node, constant, style: str) -> Path:
 @pytest.fixture(scope="session")
 def invert_model(tmp_path_factory) -> Path:
     """stylized = 255 - frames: every output pixel can be checked against its input."""
-    return one_node_model(
-        tmp_path_factory.mktemp("models") / "invert.onnx",
-        helper.make_node("Sub", ["c255", "frames"], ["stylized"]),
-        helper.make_tensor("c255", TensorProto.UINT8, [], [255]),
-        "invert",
-    )
+    path = tmp_path_factory.mktemp("models") / "invert.onnx"
+    return write_invert_model(path, {"style": "invert", "precision": "fp32"})
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import pytest
 
+from stream_astgan.invert_model import write_invert_model
+
 CLI = [sys.executable, "-m", "stream_astgan"]
 
 
@@ -197,22 +199,12 @@ def test_webcam_preview_and_recording_in_a_window(
 
 def test_model_metadata_is_shown_as_text_never_interpreted(media, tmp_path, monkeypatch):
     """A style name with rich markup or shell syntax is printed verbatim and runs nothing."""
-    from onnx import TensorProto, helper
-
     from stream_astgan import catalog
 
     hostile = "[bold red]pwned[/] $(touch HACKED) `rm -rf ~`"
     models = tmp_path / "models"
     models.mkdir()
-    c = helper.make_tensor("c255", TensorProto.UINT8, [], [255])
-    media.save_model(
-        models / "evil.onnx",
-        [helper.make_node("Sub", ["c255", "frames"], ["stylized"])],
-        [media.frames_io("frames")],
-        [media.frames_io("stylized")],
-        [c],
-        metadata={"style": hostile, "source": "../../etc/passwd"},
-    )
+    write_invert_model(models / "evil.onnx", {"style": hostile, "source": "../../etc/passwd"})
     monkeypatch.setattr(catalog, "MODELS_DIR", models)
     from typer.testing import CliRunner
 
