@@ -23,8 +23,9 @@ from .environment import environment_report
 from .errors import AstganError
 from .live_controls import keys_help
 from .report import FrameProgress, Summary, error_line, print_json, setup_logging, stderr
-from .runner import RunOptions, RunResult, sigterm_as_interrupt, stylize
+from .runner import RunOptions, RunResult, stylize
 from .sizing import parse_sizes
+from .stop_request import sigterm_as_interrupt
 from .vcam import VirtualCameraSink
 
 EXIT_INTERRUPTED = 130

@@ -6,10 +6,7 @@ directly, so every entry point runs the same code.
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,27 +67,6 @@ class RunResult:
     @property
     def model_path(self) -> Path:
         return self.styles.styles[0].path
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM, delivered the way Ctrl-C is so both finish the output the same way."""
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Let `kill` stop a run as gently as Ctrl-C does (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def raise_interrupt(signum: int, frame: object) -> None:
-        raise Interrupted()
-
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def validate(opts: RunOptions) -> tuple[int, int] | None:
@@ -215,8 +191,7 @@ def stylize(
         pipeline = Pipeline(source, styles, sinks, opts.batch, on_written)
         result.stats = pipeline.stats
         started = True
-        with sigterm_as_interrupt():
-            pipeline.run()
+        pipeline.run()  # Ctrl-C/SIGTERM stop it between frames (stop_request.py)
         return result
     finally:
         if not started:  # the pipeline finishes its sinks; before it runs, nothing may linger

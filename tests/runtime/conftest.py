@@ -82,7 +82,7 @@ def slow_invert_model(tmp_path_factory) -> Path:
         helper.make_node("Transpose", ["f"], ["x0"], perm=[0, 3, 1, 2]),
     ]
     inits = []
-    depth = 8
+    depth = 4
     for i in range(depth):
         w = np.zeros((3, 3, 9, 9), np.float32)
         for c in range(3):
@@ -153,6 +153,49 @@ def make_clip(tmp_path) -> ClipMaker:
         )  # fmt: skip
 
     return make
+
+
+def cli_in_process(*args: object) -> subprocess.CompletedProcess:
+    """`astgan-stream ARGS` run in this process (no interpreter start-up or imports per call),
+    reported like `subprocess.run`: for the many cases where a real process adds nothing."""
+    from typer.testing import CliRunner
+
+    from stream_astgan.cli import app
+
+    words = [str(a) for a in args]
+    result = CliRunner().invoke(app, words)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(words, result.exit_code, result.stdout, result.stderr)
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
+    """Wait for a readiness signal (a file, a loaded library), not for a guessed time."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def size_at_least(path: Path, size: int) -> Callable[[], bool]:
+    """Ready once `path` holds `size` bytes: a growing output has muxed that much."""
+    return lambda: path.exists() and path.stat().st_size >= size
+
+
+def loaded(proc: subprocess.Popen, library: str) -> Callable[[], bool]:
+    """Ready once the process has mapped `library` (past interpreter start-up, into imports)."""
+    maps = Path(f"/proc/{proc.pid}/maps")
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError("the run ended before it could be interrupted")
+        try:
+            return library in maps.read_text()
+        except OSError:
+            return False
+
+    return ready
 
 
 def decode_video(path: Path) -> tuple[list[np.ndarray], list[Fraction], int]:
