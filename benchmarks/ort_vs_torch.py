@@ -6,8 +6,8 @@ the graph export traced from it, through the runtime's Engine). Batch norm is fo
 sides. Runs alternate round by round, so background load hits both alike.
 
 ONNX Runtime runs with thread spinning off (as the runtime does); torch's OpenMP threads are
-told the same (OMP_WAIT_POLICY=PASSIVE, set before torch loads). Without it, 2 spinning torch
-threads on a 2-core machine shared with other processes measured 100x slower than 1 thread.
+told the same (OMP_WAIT_POLICY=PASSIVE, set before torch loads): spinning torch threads on a
+machine shared with other processes are many times slower than one thread.
 
     python -m benchmarks.ort_vs_torch [--checkpoint C.pt] [--threads 2] [--rounds 20]
 
