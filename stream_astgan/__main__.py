@@ -8,6 +8,7 @@ and the run carry on as if nothing had happened.
 
 import sys
 
+from .errors import EXIT_INTERRUPTED
 from .stop_request import stop_on_signal
 
 
@@ -19,7 +20,7 @@ def main() -> None:
         request.requested = True
     if request.requested:
         sys.stderr.write("error: interrupted while starting\n")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     cli_main()
 
 

@@ -20,15 +20,13 @@ from typer.core import TyperGroup
 from . import __version__, bench, catalog, demo, sheet
 from .contract import META_GMAC, META_RECOMMENDED, META_SOURCE, META_STEPS, META_STYLE
 from .environment import environment_report
-from .errors import AstganError
+from .errors import EXIT_INTERRUPTED, AstganError
 from .live_controls import keys_help
 from .report import FrameProgress, Summary, error_line, print_json, setup_logging, stderr
 from .runner import RunOptions, RunResult, stylize
 from .sizing import parse_sizes
 from .stop_request import sigterm_as_interrupt
 from .vcam import VirtualCameraSink
-
-EXIT_INTERRUPTED = 130
 
 
 class _DefaultToRun(TyperGroup):

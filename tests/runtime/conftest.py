@@ -183,6 +183,12 @@ def size_at_least(path: Path, size: int) -> Callable[[], bool]:
     return lambda: path.exists() and path.stat().st_size >= size
 
 
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """CPU time the process (all its threads) has used: work done, whatever the machine's load."""
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def loaded(proc: subprocess.Popen, library: str) -> Callable[[], bool]:
     """Ready once the process has mapped `library` (past interpreter start-up, into imports)."""
     maps = Path(f"/proc/{proc.pid}/maps")

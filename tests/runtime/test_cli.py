@@ -96,7 +96,7 @@ def test_image_and_folder_inputs(invert_model, tmp_path):
 def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
     sig, make_clip, slow_invert_model, media, tmp_path
 ):
-    clip = make_clip("long.mp4", n=200, size=(480, 272))
+    clip = make_clip("long.mp4", n=200, size=(320, 180))
     out = tmp_path / "o.mp4"
     proc = subprocess.Popen(
         [*CLI, clip, "-o", out, "--model", slow_invert_model, "-q", "--threads", "1"],
