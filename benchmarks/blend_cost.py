@@ -26,12 +26,14 @@ from onnx import TensorProto, helper
 from benchmarks.models import contract_models
 from benchmarks.pipeline_overhead import decode_all, make_clip
 from benchmarks.report import write_report
-from benchmarks.timing import add_speed_options, interleaved_median_seconds, parse_sizes
+from benchmarks.timing import add_speed_options
 from benchmarks.usage import user_errors
 from stream_astgan.blend import blend
 from stream_astgan.contract import OUTPUT_NAME
 from stream_astgan.engine import Engine
 from stream_astgan.runner import RunOptions, stylize
+from stream_astgan.sizing import parse_sizes
+from stream_astgan.timing import interleaved_median_seconds
 
 STRENGTH = 0.5
 # BT.601 luma weights: the Y that OpenCV's RGB2GRAY and RGB2YCrCb compute.

@@ -32,8 +32,8 @@ from benchmarks.damage import (
 )
 from benchmarks.models import SHARED_DATA
 from benchmarks.report import write_report
-from benchmarks.synthetic_model import build_invert
 from benchmarks.usage import fail
+from stream_astgan.invert_model import write_invert_model
 
 CLIPS = ("box.mp4", "cup.mp4", "tree.avi", "carphone.mp4")
 CASE_LIMIT_S = 120  # a case still running after this is a hang
@@ -96,7 +96,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        model = build_invert(tmp / "invert.onnx")
+        model = write_invert_model(tmp / "invert.onnx")
         folder = tmp / "damaged"
         folder.mkdir()
         for case in damaged_copies(clips, args.count, folder, args.seed):

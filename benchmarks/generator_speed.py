@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -21,6 +20,9 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from stream_astgan.engine import session_options
+from stream_astgan.sizing import parse_sizes
+from stream_astgan.timing import interleaved_median_seconds
 from training.config import GeneratorConfig
 from training.networks import build_generator, count_macs
 
@@ -40,17 +42,11 @@ CANDIDATES = {
 
 
 def time_session(session: ort.InferenceSession, shape: tuple[int, ...], repeats: int) -> float:
-    """Median seconds per run after two warm-up runs."""
+    """Median seconds per run, with the shared timing loop."""
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
     name = session.get_inputs()[0].name
-    for _ in range(2):
-        session.run(None, {name: x})
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        session.run(None, {name: x})
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    run = {"model": lambda: session.run(None, {name: x})}
+    return interleaved_median_seconds(run, repeats)["model"]
 
 
 def measure(cfg: GeneratorConfig, sizes: list[tuple[int, int]], repeats: int) -> dict:
@@ -75,11 +71,8 @@ def measure(cfg: GeneratorConfig, sizes: list[tuple[int, int]], repeats: int) ->
             opset_version=17,
             dynamo=False,
         )
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 2
-        opts.inter_op_num_threads = 1
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        options = session_options(threads=2)
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         for w, h in sizes:
             ph, pw = -(-h // net.stride) * net.stride, -(-w // net.stride) * net.stride
             seconds = time_session(session, (1, 3, ph, pw), repeats)
@@ -94,7 +87,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated candidate names")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/generator_speed.json"))
     args = parser.parse_args()
-    sizes = [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
+    sizes = parse_sizes(args.sizes)
     names = args.only.split(",") if args.only else list(CANDIDATES)
     torch.set_num_threads(2)
     results = {}

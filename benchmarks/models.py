@@ -64,12 +64,12 @@ def generator_for(checkpoint: Path | None) -> tuple[nn.Module, str]:
     """The checkpoint's generator in eval mode, or the default config's with seed-0 weights."""
     import torch
 
-    from export.checkpoint import build_generator, load_checkpoint
+    from training.checkpoint import build_generator, load_generator_checkpoint
     from training.config import GeneratorConfig
     from training.networks import build_generator as build
 
     if checkpoint is not None:
-        ckpt = load_checkpoint(checkpoint)
+        ckpt = load_generator_checkpoint(checkpoint)
         return build_generator(ckpt), f"{ckpt.style_name} (step {ckpt.step}, {checkpoint})"
     torch.manual_seed(0)
     return build(GeneratorConfig()).eval(), "default GeneratorConfig, untrained (seed 0)"
@@ -81,8 +81,8 @@ class TorchEngine:
 
     def __init__(self, checkpoint: Path) -> None:
         import torch
-
         from export.checkpoint import build_generator, load_checkpoint
+
         from export.wrapper import FramesWrapper
 
         ckpt = load_checkpoint(checkpoint)

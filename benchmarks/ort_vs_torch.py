@@ -6,8 +6,8 @@ the graph export traced from it, through the runtime's Engine). Batch norm is fo
 sides. Runs alternate round by round, so background load hits both alike.
 
 ONNX Runtime runs with thread spinning off (as the runtime does); torch's OpenMP threads are
-told the same (OMP_WAIT_POLICY=PASSIVE, set before torch loads). Without it, 2 spinning torch
-threads on a 2-core machine shared with other processes measured 100x slower than 1 thread.
+told the same (OMP_WAIT_POLICY=PASSIVE, set before torch loads): spinning torch threads on a
+machine shared with other processes are many times slower than one thread.
 
     python -m benchmarks.ort_vs_torch [--checkpoint C.pt] [--threads 2] [--rounds 20]
 
@@ -30,12 +30,14 @@ import torch
 
 from benchmarks.models import generator_for
 from benchmarks.report import write_report
-from benchmarks.timing import add_speed_options, fps, interleaved_median_seconds, parse_sizes
+from benchmarks.timing import add_speed_options, fps
 from benchmarks.usage import user_errors
 from export.fusion import fold_normalization
 from export.onnx_export import export_fp32
 from export.verify import torch_runner
 from stream_astgan.engine import Engine
+from stream_astgan.sizing import parse_sizes
+from stream_astgan.timing import interleaved_median_seconds
 
 
 def main() -> None:

@@ -12,19 +12,23 @@ Target on a 2-core CPU: end-to-end >= 0.85x model-only and >= 1.15x the naive lo
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
 
 from stream_astgan import catalog
+from stream_astgan.clips import gradient, write_clip
 from stream_astgan.color import frame_to_rgb, read_color_spec
 from stream_astgan.engine import Engine
 from stream_astgan.environment import environment_report
 from stream_astgan.runner import RunOptions, stylize
 from stream_astgan.sinks import DEFAULT_CRF, DEFAULT_PRESET
+from stream_astgan.timing import calls_per_second
 
 try:
     from benchmarks.models import contract_models
@@ -39,33 +43,20 @@ SHARED_BOX = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "v
 
 
 def make_clip(path: Path, frames: int, size: tuple[int, int]) -> Path:
-    """A 640x360 H.264 clip: box.mp4 scaled (real camera content) when available, else synthetic."""
+    """A clip of `frames` frames: box.mp4 scaled (real camera content) when available, looped
+    as needed, else the synthetic gradient; written by the project's clip writer."""
+    return write_clip(path, itertools.islice(_box_frames(size), frames), size)
+
+
+def _box_frames(size: tuple[int, int]) -> Iterator[np.ndarray]:
     w, h = size
-    with av.open(str(path), "w") as out:
-        vs = out.add_stream("libx264", rate=30)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.codec_context.options = {"crf": "20", "preset": "veryfast"}
-        written = 0
-        while written < frames:
-            if SHARED_BOX.exists():
-                with av.open(str(SHARED_BOX)) as src:
-                    for f in src.decode(video=0):
-                        if written == frames:
-                            break
-                        g = f.reformat(width=w, height=h, format="yuv420p")
-                        g.pts = written
-                        out.mux(vs.encode(g))
-                        written += 1
-            else:
-                yy, xx = np.mgrid[0:h, 0:w]
-                for i in range(frames):
-                    rgb = np.stack([(xx + 5 * i) % 256, (yy + 3 * i) % 256, (xx + yy) % 256], -1)
-                    g = av.VideoFrame.from_ndarray(rgb.astype(np.uint8), format="rgb24")
-                    g.pts = i
-                    out.mux(vs.encode(g))
-                written = frames
-        out.mux(vs.encode())
-    return path
+    if not SHARED_BOX.exists():
+        yield from (gradient(i, size) for i in itertools.count())
+        return
+    while True:
+        with av.open(str(SHARED_BOX)) as src:
+            for frame in src.decode(video=0):
+                yield frame.reformat(width=w, height=h).to_ndarray(format="rgb24")
 
 
 def decode_all(clip: Path) -> list[np.ndarray]:
@@ -77,12 +68,8 @@ def decode_all(clip: Path) -> list[np.ndarray]:
 
 
 def model_only(engine: Engine, frames: list[np.ndarray], batch: int) -> float:
-    for f in frames[:10]:
-        engine.run(f[None])
-    t0 = time.perf_counter()
-    for i in range(0, len(frames), batch):
-        engine.run(np.stack(frames[i : i + batch]))
-    return len(frames) / (time.perf_counter() - t0)
+    batches = [np.stack(frames[i : i + batch]) for i in range(0, len(frames), batch)]
+    return calls_per_second(batches, engine.run, warmup=10) * batch
 
 
 def naive_loop(engine: Engine, clip: Path, out_path: Path) -> float:

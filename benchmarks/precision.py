@@ -23,7 +23,7 @@ import onnx
 
 from benchmarks.models import PHOTOS, UNTRAINED_NOTE, generator_for
 from benchmarks.report import write_report
-from benchmarks.timing import add_speed_options, fps, interleaved_median_seconds, parse_sizes
+from benchmarks.timing import add_speed_options, fps
 from benchmarks.usage import user_errors
 from export.calibration import PhotoCalibrationReader
 from export.fusion import fold_normalization
@@ -33,6 +33,8 @@ from export.precision import to_fp16, to_int8
 from export.verify import PARITY_PHOTOS, compare, natural_cases, parity_cases
 from stream_astgan import catalog, providers
 from stream_astgan.engine import Engine
+from stream_astgan.sizing import parse_sizes
+from stream_astgan.timing import interleaved_median_seconds
 
 GPU_ROWS = {"fp16": providers.CUDA, "TensorRT (fp16)": providers.TENSORRT}
 

@@ -38,11 +38,13 @@ from benchmarks.contact_sheet import grid, labelled, save_jpeg
 from benchmarks.models import BOX, SHARED_DATA, TorchEngine, contract_models
 from benchmarks.report import RESULTS, write_report
 from benchmarks.temporal import measure
-from benchmarks.timing import fps, interleaved_median_seconds
+from benchmarks.timing import fps
 from benchmarks.usage import fail, user_errors
 from stream_astgan import contract
 from stream_astgan.engine import Engine
+from stream_astgan.images import read_image
 from stream_astgan.sources import open_source
+from stream_astgan.timing import interleaved_median_seconds
 from training.features import VGGFeatures, cpu_bf16_native, load_vgg
 from training.networks import count_macs
 from training.weights import read_record, vgg16_path
@@ -111,9 +113,11 @@ def painting_grams(vgg: VGGFeatures, sources: str) -> list[torch.Tensor]:
         fail(f"painting(s) {', '.join(missing) or '(none named)'} not found under {STYLE_DIR}")
     per_painting = []
     for path in paths:
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        scale = 512 / min(bgr.shape[:2])
-        rgb = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)[..., ::-1]
+        painting = read_image(path)
+        if painting is None:
+            fail(f"cannot read painting {path}")
+        scale = 512 / min(painting.shape[:2])
+        rgb = cv2.resize(painting, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         with torch.no_grad():
             per_painting.append(grams(vgg(to_tensor(np.ascontiguousarray(rgb)))))
     return [torch.stack(layer).mean(0) for layer in zip(*per_painting, strict=True)]

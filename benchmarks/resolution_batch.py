@@ -13,6 +13,7 @@ from pathlib import Path
 
 from stream_astgan import catalog
 from stream_astgan.bench import run_bench
+from stream_astgan.sizing import parse_size, parse_sizes
 
 try:
     from benchmarks.report import RESULTS, write_report
@@ -21,7 +22,7 @@ except ImportError:  # run as a script from the benchmarks folder
     from report import RESULTS, write_report  # type: ignore[no-redef]
     from synthetic_model import build  # type: ignore[no-redef]
 
-SIZES = ["320x180", "640x360", "960x540", "1280x720", "1920x1080"]
+SIZES = parse_sizes("320x180,640x360,960x540,1280x720,1920x1080")
 BATCHES = [1, 4, 8]
 
 
@@ -37,7 +38,7 @@ def plot(rows: list[dict], title: str, path: Path) -> None:
     ):
         for batch in BATCHES:
             pts = [(r["size"], r[key]) for r in rows if r["batch"] == batch]
-            pixels = [int(s.split("x")[0]) * int(s.split("x")[1]) / 1e6 for s, _ in pts]
+            pixels = [w * h / 1e6 for w, h in map(parse_size, (s for s, _ in pts))]
             ax.plot(pixels, [v for _, v in pts], marker="o", label=f"batch {batch}")
         ax.set_xscale("log")
         ax.set_yscale("log")

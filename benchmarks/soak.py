@@ -17,16 +17,17 @@ import numpy as np
 
 from stream_astgan.engine import Engine
 from stream_astgan.frames import Frame, StreamInfo
+from stream_astgan.invert_model import write_invert_model
 from stream_astgan.pipeline import Pipeline
 from stream_astgan.sinks import VideoSink
 from stream_astgan.sources import Source
 
 try:
     from benchmarks.report import write_report
-    from benchmarks.synthetic_model import build, build_invert
+    from benchmarks.synthetic_model import build
 except ImportError:  # run as a script from the benchmarks folder
     from report import write_report  # type: ignore[no-redef]
-    from synthetic_model import build, build_invert  # type: ignore[no-redef]
+    from synthetic_model import build  # type: ignore[no-redef]
 
 
 def rss_mb() -> float:
@@ -84,7 +85,7 @@ def main() -> None:
         long_run = run(model, args.frames, (640, 360), 1, tmp / "soak.mp4", 500)
         # 8K through a model with no activations: what the pipeline's queues hold, not the
         # model's working memory (a real generator at 8K needs GBs of activations: use --size).
-        big = run(build_invert(tmp / "invert.onnx"), 24, (7680, 4320), 4, tmp / "8k.mp4", 4)
+        big = run(write_invert_model(tmp / "invert.onnx"), 24, (7680, 4320), 4, tmp / "8k.mp4", 4)
     warm = next((r for f, _, r in long_run if f >= 1000), long_run[0][2])
     peak_after = max(r for f, _, r in long_run if f >= 1000) if len(long_run) > 2 else warm
     result = {

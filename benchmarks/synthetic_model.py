@@ -73,19 +73,3 @@ def build(path: Path, width: int = 24, seed: int = 0) -> tuple[Path, float]:
         + half * width * 12 * 9
     )
     return path, macs / 1e9
-
-
-def build_invert(path: Path) -> Path:
-    """stylized = 255 - frames: a model with no activations, to measure the pipeline alone."""
-    io = ["N", "H", "W", 3]
-    graph = helper.make_graph(
-        [helper.make_node("Sub", ["c255", "frames"], ["stylized"])],
-        "invert",
-        [helper.make_tensor_value_info("frames", TensorProto.UINT8, io)],
-        [helper.make_tensor_value_info("stylized", TensorProto.UINT8, io)],
-        [helper.make_tensor("c255", TensorProto.UINT8, [], [255])],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 9
-    onnx.save(model, path)
-    return path

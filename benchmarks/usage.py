@@ -1,7 +1,7 @@
 """Errors a user of a benchmark script can cause become one `error:` line and their exit code.
 
-The runtime, export and training each raise their own exception type for such errors; a
-benchmark calls into all three, so it catches all three the way their CLIs do.
+The runtime, export and training each raise their own exception type for such errors, all
+under the project's base error, so a benchmark that calls into all three catches that one.
 """
 
 from __future__ import annotations
@@ -12,20 +12,15 @@ from collections.abc import Iterator
 
 from stream_astgan.errors import AstganError
 
-try:  # export and training need torch; the runtime-only benchmarks run without it
-    from export.errors import ExportError
-except ImportError:  # pragma: no cover - torch-less environment
-    ExportError = AstganError  # type: ignore[misc,assignment]
-
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
     """Print a user's mistake (missing file, unknown model, bad checkpoint) as one line."""
     try:
         yield
-    except (AstganError, ExportError) as e:
+    except AstganError as e:
         print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(getattr(e, "exit_code", 2)) from None
+        raise SystemExit(e.exit_code) from None
 
 
 def fail(message: str) -> None:

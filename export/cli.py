@@ -11,13 +11,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from export.checkpoint import build_generator, load_checkpoint, provenance
-from export.errors import ExportError
+from export.metadata import Provenance
 from export.photos import list_photos
 from export.recommend import INT8_MAX_FRAC_OVER_8, INT8_MAX_MEAN_ABS, INT8_MIN_SPEEDUP
 from export.run import ExportOptions, ExportResult, check_outputs, run_export
 from export.triton import MAX_BATCH
 from export.verify import FP32_MAX_FRACTION
+from stream_astgan.errors import AstganError
+from training.checkpoint import build_generator, load_generator_checkpoint
 
 
 class Precision(str, Enum):
@@ -68,8 +69,9 @@ def main(
     calib: Path | None = typer.Option(
         None,
         "--calib",
-        help="Folder of ordinary photos (jpg, png, webp, ...). int8 calibrates its activation "
-        "ranges on the first 32 (by name); every precision checks parity on the last three.",
+        help="Folder of ordinary photos (jpg, png, webp, ...; subfolders too). int8 calibrates "
+        "its activation ranges on the first 32 (by path); every precision checks parity on the "
+        "last three.",
     ),
     name: str | None = typer.Option(
         None,
@@ -99,7 +101,7 @@ def main(
         result = _export(
             checkpoint, output, precision.value, calib, name, triton, overwrite, threads, console
         )
-    except ExportError as e:
+    except AstganError as e:  # export's, and the checkpoint's own (training's)
         console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(e.exit_code) from None
     _print_summary(result, console)
@@ -119,8 +121,8 @@ def _export(
     console: Console,
 ) -> ExportResult:
     torch.set_num_threads(threads)
-    ckpt = load_checkpoint(checkpoint)
-    origin = provenance(ckpt)
+    ckpt = load_generator_checkpoint(checkpoint)
+    origin = Provenance.of(ckpt)
     options = ExportOptions(
         output=output,
         precision=precision,

@@ -1,10 +1,14 @@
-"""The export package's own exceptions: problems the CLI reports on one line, no traceback."""
+"""The export package's own exceptions: problems the CLI reports on one line, no traceback.
+
+Both sit under the project's base error (`AstganError`), like the runtime's and training's, so
+one `except AstganError` catches every error a user can be shown, each with its exit code.
+"""
+
+from stream_astgan.errors import AstganError
 
 
-class ExportError(Exception):
-    """A problem the user can fix (bad checkpoint, existing output, missing photos); exit code 2."""
-
-    exit_code = 2
+class ExportError(AstganError):
+    """A problem the user can fix (existing output, missing photos, bad options); exit code 2."""
 
 
 class ParityError(ExportError):

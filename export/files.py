@@ -1,4 +1,5 @@
-"""Atomic writes, so an interrupted or failed export never leaves a half-written model behind."""
+"""Export's outputs: refused when they exist (unless --overwrite), written atomically, so an
+interrupted or failed export never leaves a half-written model behind."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from export.errors import ExportError
+from stream_astgan.atomic import write_bytes_atomic
 
 
 def refuse_existing(path: Path, overwrite: bool) -> None:
@@ -25,25 +27,12 @@ def check_file_target(path: Path, overwrite: bool) -> None:
     refuse_existing(path, overwrite)
 
 
-def write_bytes_atomic(path: Path, data: bytes, overwrite: bool) -> None:
-    """Write to a temporary file beside `path`, then rename it over `path` in one step."""
+def write_model_file(path: Path, data: bytes, overwrite: bool) -> None:
+    """Write the model atomically (the runtime's `write_bytes_atomic`), as a one-line error."""
     check_file_target(path, overwrite)
     with _reported(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            # mkstemp makes the file private (0600); a model is an ordinary file like any other.
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fd, 0o666 & ~umask)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_bytes_atomic(path, data)
 
 
 def write_dir_atomic(path: Path, fill: Callable[[Path], None], overwrite: bool) -> None:

@@ -13,6 +13,7 @@ import torch
 
 from export import __version__
 from stream_astgan import contract
+from training.checkpoint import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,12 @@ class Provenance:
     def renamed(self, style: str) -> Provenance:
         """The same provenance under the name the user chose with --name."""
         return dataclasses.replace(self, style=style)
+
+    @classmethod
+    def of(cls, ckpt: Checkpoint) -> Provenance:
+        """The checkpoint's side of the model metadata."""
+        features = str(ckpt.config.get("loss", {}).get("feature_origin", ""))
+        return cls(ckpt.style_name, ckpt.style_paths, ckpt.step, ckpt.config_hash, features)
 
 
 @dataclass(frozen=True)

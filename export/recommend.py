@@ -1,7 +1,8 @@
 """Which devices an exported file is the best pick for (the `recommended_for` metadata key).
 
-int8 was measured at 0.8x to 1.85x the speed of fp32 depending on the network, so it is
-recommended for CPUs only where this export measured it faster, at an error users will not see.
+int8 is faster than fp32 for some networks and CPUs and slower for others (README, export),
+so it is recommended for CPUs only where this export measured it faster, at an error users will
+not see.
 """
 
 from __future__ import annotations

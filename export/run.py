@@ -16,7 +16,7 @@ from torch import nn
 from export import precision as precisions
 from export.calibration import PhotoCalibrationReader
 from export.errors import ExportError, ParityError
-from export.files import check_file_target, refuse_existing, write_bytes_atomic
+from export.files import check_file_target, refuse_existing, write_model_file
 from export.fusion import fold_normalization
 from export.metadata import ModelFacts, Provenance, read_metadata, write_metadata
 from export.onnx_export import check_model, export_fp32
@@ -146,7 +146,7 @@ def run_export(
     )
     write_metadata(model, facts)
     data = model.SerializeToString()
-    write_bytes_atomic(options.output, data, options.overwrite)
+    write_model_file(options.output, data, options.overwrite)
     triton = None
     if options.triton is not None:
         name = _triton_name(options, provenance)

@@ -24,6 +24,7 @@ from export.errors import ParityError
 from export.photos import load_photo
 from export.wrapper import FramesWrapper
 from stream_astgan.contract import INPUT_NAME
+from stream_astgan.engine import session_options
 
 Runner = Callable[[np.ndarray], np.ndarray]
 """uint8 [N, H, W, 3] -> uint8 [N, H, W, 3]."""
@@ -98,13 +99,9 @@ def torch_runner(generator: nn.Module) -> Runner:
 
 
 def onnxruntime_runner(model: onnx.ModelProto, threads: int) -> Runner:
-    """ONNX Runtime's CPU provider, as the runtime uses it on a machine without a GPU."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # buffer-reuse notes on dynamic shapes are not errors
+    """ONNX Runtime's CPU provider with the runtime's own session options (spinning off too)."""
     session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        model.SerializeToString(), session_options(threads), providers=["CPUExecutionProvider"]
     )
     return lambda frames: session.run(None, {INPUT_NAME: frames})[0]
 

@@ -31,10 +31,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from . import catalog, manifest, providers
 from .engine import default_threads
 from .errors import AstganError, InputError, RunError, UsageError
+from .images import IMAGE_SUFFIXES
 from .report import error_line, setup_logging, stderr
 from .runner import RunOptions, RunResult, stylize, validate
 from .sinks import partial_path
-from .sources import IMAGE_SUFFIXES, VIDEO_SUFFIXES
+from .sources import VIDEO_SUFFIXES
 from .stop_request import StopRequest, stop_on_signal
 from .styles import model_names
 

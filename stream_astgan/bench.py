@@ -25,8 +25,8 @@ from .pipeline import Pipeline, RunStats
 from .providers import ShapeHint
 from .runner import RunOptions, load_engine, stylize
 from .sinks import NullSink, VideoSink
-from .sizing import parse_size
 from .sources import LiveSource, VideoFileSource
+from .timing import calls_per_second, rate
 
 WARMUP = 5
 
@@ -47,35 +47,20 @@ class BenchRow:
     live_dropped: int | None
 
 
-def _rate(count: int, seconds: float) -> float:
-    return round(count / seconds, 1) if seconds > 0 else 0.0
-
-
-def _timed(items: list[Any], work: Callable[[Any], None]) -> float:
-    """Calls per second over `items` after a warm-up of the first few."""
-    warm, rest = items[:WARMUP], items[WARMUP:] or items
-    for item in warm:
-        work(item)
-    t0 = time.perf_counter()
-    for item in rest:
-        work(item)
-    return _rate(len(rest), time.perf_counter() - t0)
-
-
 def decode_frames(clip: Path, size: tuple[int, int]) -> tuple[list[Frame], float]:
     source = VideoFileSource(clip, size)
     t0 = time.perf_counter()
     frames = list(source.frames())
     elapsed = time.perf_counter() - t0
     source.close()
-    return frames, _rate(len(frames), elapsed)
+    return frames, rate(len(frames), elapsed)
 
 
 def inference_fps(engine: Engine, frames: list[Frame], batch: int) -> float:
     batches = [
         np.stack([f.rgb for f in frames[i : i + batch]]) for i in range(0, len(frames), batch)
     ]
-    return round(_timed(batches, engine.run) * batch, 1)
+    return round(calls_per_second(batches, engine.run, WARMUP) * batch, 1)
 
 
 def encode_fps(clip: Path, frames: list[Frame], tmp: Path) -> float:
@@ -89,7 +74,7 @@ def encode_fps(clip: Path, frames: list[Frame], tmp: Path) -> float:
     for frame in frames[WARMUP:]:
         sink.write(frame, frame.rgb)
     sink.finish()
-    return _rate(max(len(frames) - WARMUP, 1), time.perf_counter() - t0)
+    return rate(max(len(frames) - WARMUP, 1), time.perf_counter() - t0)
 
 
 def end_to_end_fps(opts: RunOptions) -> float:
@@ -98,7 +83,7 @@ def end_to_end_fps(opts: RunOptions) -> float:
     result = stylize(opts, on_written=lambda frame, stats: times.append(time.perf_counter()))
     if len(times) <= WARMUP + 1:
         return round(result.stats.fps, 1)
-    return _rate(len(times) - 1 - WARMUP, times[-1] - times[WARMUP])
+    return rate(len(times) - 1 - WARMUP, times[-1] - times[WARMUP])
 
 
 def live_latency(engine: Engine, frames: list[Frame], rate: float, seconds: float) -> RunStats:
@@ -126,7 +111,7 @@ def live_latency(engine: Engine, frames: list[Frame], rate: float, seconds: floa
 def run_bench(
     model: str | None,
     clip: Path | None,
-    sizes: list[str],
+    sizes: list[tuple[int, int]],
     batches: list[int],
     provider: str,
     precision: str,
@@ -139,7 +124,6 @@ def run_bench(
         raise UsageError("--batch values must be at least 1")
     if not 0 < seconds <= 600:
         raise UsageError(f"--seconds must be in (0, 600], got {seconds}")
-    parsed = [parse_size(s) for s in sizes]
     rows: list[BenchRow] = []
     engine_report: dict[str, Any] = {}
     clip_label = str(clip) if clip is not None else "demo scene (synthetic, with audio)"
@@ -147,10 +131,11 @@ def run_bench(
         tmp = Path(tmp_dir)
         if clip is None:
             progress("writing the demo clip")
-            clip = demo.write_demo_clip(tmp / "demo.mp4", seconds, max(parsed))
+            clip = demo.write_demo_clip(tmp / "demo.mp4", seconds, max(sizes))
         elif not clip.is_file():
             raise UsageError(f"{clip}: no such file")
-        for (w, h), size_text in zip(parsed, sizes, strict=True):
+        for w, h in sizes:
+            size_text = f"{w}x{h}"
             progress(f"{size_text}: decode")
             frames, dec = decode_frames(clip, (w, h))
             if not frames:

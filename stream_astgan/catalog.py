@@ -13,6 +13,7 @@ from pathlib import Path
 import onnxruntime as ort
 
 from .contract import META_RECOMMENDED, PRECISIONS
+from .engine import session_options
 from .errors import ModelError, UsageError
 
 MODELS_DIR = Path(__file__).parent / "models"
@@ -39,9 +40,7 @@ def bundled(models_dir: Path | None = None) -> dict[str, BundledModel]:
 
 def read_metadata(path: Path) -> dict[str, str]:
     """The model's metadata_props, read through ONNX Runtime (the runtime has no onnx package)."""
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.log_severity_level = 3
+    options = session_options(threads=1, optimize=False)
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as e:

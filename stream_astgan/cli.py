@@ -22,13 +22,13 @@ from .batch import EXIT_SOME_FAILED, BatchOptions, run_batch
 from .batch_ray import LOCAL
 from .contract import META_GMAC, META_RECOMMENDED, META_SOURCE, META_STEPS, META_STYLE
 from .environment import environment_report
-from .errors import AstganError
+from .errors import EXIT_INTERRUPTED, AstganError
 from .live_controls import keys_help
 from .report import FrameProgress, Summary, error_line, print_json, setup_logging, stderr
-from .runner import RunOptions, RunResult, sigterm_as_interrupt, stylize
+from .runner import RunOptions, RunResult, stylize
+from .sizing import parse_sizes
+from .stop_request import sigterm_as_interrupt
 from .vcam import VirtualCameraSink
-
-EXIT_INTERRUPTED = 130
 
 
 class _DefaultToRun(TyperGroup):
@@ -496,7 +496,13 @@ def bench_command(
             "--input", help="A video to measure on (default: the demo scene, with audio)."
         ),
     ] = None,
-    size: Annotated[str, typer.Option(help="Comma-separated sizes WxH.")] = "640x360,1280x720",
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Comma-separated sizes WxH.")
+    ] = "640x360,1280x720",
+    old_sizes: Annotated[
+        str | None,
+        typer.Option("--size", hidden=True, help="Deprecated spelling of --sizes."),
+    ] = None,
     batch: Annotated[str, typer.Option(help="Comma-separated batch sizes.")] = "1",
     provider: Annotated[str, typer.Option(help="auto | cpu | cuda | tensorrt.")] = "auto",
     precision: Annotated[str, typer.Option(help="auto | fp32 | fp16 | int8.")] = "auto",
@@ -514,11 +520,14 @@ def bench_command(
     except ValueError:
         error_line(f"--batch must be comma-separated integers, got {batch!r}")
         raise typer.Exit(2) from None
-    sizes = [s.strip() for s in size.split(",") if s.strip()]
+    if old_sizes is not None:
+        stderr.print("note: `bench --size` is now spelled --sizes; --size goes in the next release")
+        sizes = old_sizes
     try:
+        parsed = parse_sizes(sizes)
         with stderr.status("benchmarking") as status:
             report = bench.run_bench(
-                model, input, sizes, batches, provider, precision, seconds, threads,
+                model, input, parsed, batches, provider, precision, seconds, threads,
                 progress=lambda message: status.update(f"benchmarking: {message}"),
             )  # fmt: skip
     except AstganError as e:

@@ -1,7 +1,7 @@
 """YUV <-> RGB conversion that honours the input's colour matrix and range, fast where it can be.
 
-OpenCV converts BT.601 limited-range I420 about 7x faster than swscale on this class of CPU
-(0.2 ms vs 1.4 ms at 360p), so that case takes the OpenCV path; every other matrix or range
+OpenCV converts BT.601 limited-range I420 several times faster than swscale (README), so that
+case takes the OpenCV path; every other matrix or range
 goes through swscale with explicit source and destination colour parameters. The encoder side
 always writes BT.601 limited range through OpenCV and tags the stream as such, which is
 correct for any input once the pixels have been converted to RGB.

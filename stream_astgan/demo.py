@@ -6,16 +6,12 @@ what the product does and how fast it runs here.
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
-from .color import rgb_to_yuv420_frame
-
-SAMPLE_RATE = 44100
+from .clips import tone, write_clip
 
 
 def scene(i: int, size: tuple[int, int], fps: int) -> np.ndarray:
@@ -48,37 +44,12 @@ def scene(i: int, size: tuple[int, int], fps: int) -> np.ndarray:
     return img
 
 
-def tone(seconds: float) -> np.ndarray:
-    """A gentle three-note phrase, repeated: audible proof the audio track is carried over."""
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    notes = np.array([440.0, 554.37, 659.25])[(t * 2).astype(int) % 3]
-    envelope = 0.5 - 0.5 * np.cos(2 * np.pi * (t * 2 % 1))
-    return (0.2 * envelope * np.sin(2 * np.pi * notes * t)).astype(np.float32)
-
-
 def write_demo_clip(
     path: Path, seconds: float = 5.0, size: tuple[int, int] = (640, 360), fps: int = 30
 ) -> Path:
     """Encode the scene and the tone into an H.264 + AAC mp4."""
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = *size, "yuv420p"
-        video.codec_context.options = {"crf": "18", "preset": "veryfast"}
-        audio = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
-        for i in range(int(seconds * fps)):
-            frame = rgb_to_yuv420_frame(scene(i, size, fps))
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            out.mux(video.encode(frame))
-        out.mux(video.encode())
-        samples = tone(seconds)
-        for start in range(0, len(samples), 1024):
-            chunk = av.AudioFrame.from_ndarray(
-                samples[None, start : start + 1024], format="fltp", layout="mono"
-            )
-            chunk.sample_rate, chunk.pts = SAMPLE_RATE, start
-            out.mux(audio.encode(chunk))
-        out.mux(audio.encode())
-    return path
+    frames = (scene(i, size, fps) for i in range(int(seconds * fps)))
+    return write_clip(path, frames, size, fps, audio=tone(seconds))
 
 
 def free_name(path: Path) -> Path:

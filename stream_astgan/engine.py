@@ -29,6 +29,27 @@ def default_threads() -> int:
     return cores if cores <= 2 else cores - 1
 
 
+def session_options(threads: int | None = None, optimize: bool = True) -> ort.SessionOptions:
+    """The ONNX Runtime settings of every session the project times or runs a model with.
+
+    Intra-op threads only (one model, one call at a time) and spinning off, so idle ORT
+    threads sleep and leave the cores to decode and encode; anything measured elsewhere
+    (export's int8 decision, benchmarks) uses these too, so it holds for the runtime.
+    `optimize=False` skips graph optimization, for a session opened only to read metadata.
+    """
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or default_threads()
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.graph_optimization_level = (
+        ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if optimize
+        else ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    )
+    options.log_severity_level = 3  # buffer-reuse notes on dynamic shapes are not errors
+    return options
+
+
 @dataclass
 class EngineReport:
     """What really runs, for the summary and `info`."""
@@ -56,13 +77,8 @@ class Engine:
         if not model.is_file():
             raise ModelError(f"{model}: model file not found")
         chosen, notes = providers.plan(provider, hint, device_id)
-        options = ort.SessionOptions()
         n_threads = threads or default_threads()
-        options.intra_op_num_threads = n_threads
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        options = session_options(n_threads)
         try:
             self.session = ort.InferenceSession(str(model), options, providers=chosen)
         except Exception as e:  # ORT raises several unrelated types for a bad file

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import platform
 import tempfile
@@ -17,13 +16,7 @@ import onnxruntime as ort
 from . import __version__, catalog, providers
 from .engine import Engine, default_threads
 from .errors import AstganError
-
-# A 132-byte contract-following model (stylized = 255 - frames), serialized with onnx, so
-# `info` can open a real session and report the provider that really runs even when no
-# model is installed.
-_PROBE_MODEL = base64.b64decode(
-    "CAkSADp4ChoKAWMKBmZyYW1lcxIIc3R5bGl6ZWQiA1N1YhIDaW52KgkQAioC/wFCAWNaIwoGZnJhbWVzEhkKFwgCEhMKAxIBTgoDEgFICgMSAVcKAggDYiUKCHN0eWxpemVkEhkKFwgCEhMKAxIBTgoDEgFICgMSAVcKAggDQgQKABAR"
-)
+from .invert_model import write_invert_model
 
 
 def cpu_model() -> str:
@@ -71,7 +64,7 @@ def environment_report(model: str | None = None, provider: str = "auto") -> dict
             gpu = any(name in providers.GPU_PROVIDERS for name, _ in chosen)
             if model is None and not catalog.bundled():
                 path = Path(tmp) / "probe.onnx"
-                path.write_bytes(_PROBE_MODEL)
+                write_invert_model(path)
             else:
                 path = catalog.resolve(model, gpu=gpu)
             engine = Engine(path, provider)

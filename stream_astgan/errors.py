@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
+EXIT_INTERRUPTED = 130
+
 
 class AstganError(Exception):
     """Base of every error whose message tells the user what to do; never shown as a traceback."""
@@ -58,3 +63,17 @@ def reason(e: BaseException) -> str:
     """FFmpeg's (or any library's) own words for why, without the Python exception class."""
     text = getattr(e, "strerror", None) or str(e)
     return text.strip().rstrip(".") or type(e).__name__
+
+
+def exit_code(work: Callable[[], object], interrupted: Callable[[KeyboardInterrupt], str]) -> int:
+    """Run a plain (non-typer) command's `work`: 0 when it ends, a user error's exit code after
+    its one `error:` line, 130 after the line `interrupted(e)` says for Ctrl-C or SIGTERM."""
+    try:
+        work()
+    except AstganError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt as e:
+        print(interrupted(e), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import signal
 import threading
 import time
 from collections import deque
@@ -26,7 +25,7 @@ from .errors import AstganError, RunError, reason
 from .frames import Frame
 from .sinks import Sink
 from .sources import Source
-from .stop_request import StopRequest, stop_on_signal
+from .stop_request import StopRequest, signals_deferred, stop_on_signal
 
 log = logging.getLogger(__name__)
 
@@ -291,17 +290,15 @@ class Pipeline:
                 return []
 
     def _finish_sinks(self, trailing: list[Any]) -> None:
-        """Flush and close every sink, shielded from a second Ctrl-C so the file stays whole.
+        """Flush and close every sink, shielded from Ctrl-C and SIGTERM so the file stays whole.
 
         After a failure upstream of the sinks (decode, inference) what was written is intact and
         is finished like an interrupted run; after the encoder or the muxer failed, the file
         would be closed by the very state that failed, so it is removed instead.
         """
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
         failed = self._errors[0] if self._errors else None
         sink_failed = isinstance(failed, RunError) and failed.stage in ("encode", "mux")
-        try:
+        with signals_deferred():
             for sink in self.sinks:
                 if sink_failed:
                     sink.abort()
@@ -311,6 +308,3 @@ class Pipeline:
                 except BaseException as e:
                     sink.abort()
                     self._fail(e, "mux")
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, previous)

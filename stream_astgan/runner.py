@@ -6,10 +6,7 @@ directly, so every entry point runs the same code.
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,13 +17,14 @@ from .blend import check_strength
 from .engine import Engine
 from .errors import InputError, UsageError, reason
 from .frames import Frame
+from .images import IMAGE_SUFFIXES
 from .live_controls import LiveControls, snapshot_base
 from .pipeline import Pipeline, RunStats
 from .preview import PreviewSink, display_problem
 from .recording import PausableRecording
 from .sinks import ImageSink, NullSink, Sink, VideoSink, check_output
 from .sizing import parse_size
-from .sources import IMAGE_SUFFIXES, ImageSource, Source, open_camera, open_source
+from .sources import ImageSource, Source, open_camera, open_source
 from .styles import Style, Styles, model_names, style_name
 
 
@@ -69,27 +67,6 @@ class RunResult:
     @property
     def model_path(self) -> Path:
         return self.styles.styles[0].path
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM, delivered the way Ctrl-C is so both finish the output the same way."""
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Let `kill` stop a run as gently as Ctrl-C does (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def raise_interrupt(signum: int, frame: object) -> None:
-        raise Interrupted()
-
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def validate(opts: RunOptions) -> tuple[int, int] | None:
@@ -214,8 +191,7 @@ def stylize(
         pipeline = Pipeline(source, styles, sinks, opts.batch, on_written)
         result.stats = pipeline.stats
         started = True
-        with sigterm_as_interrupt():
-            pipeline.run()
+        pipeline.run()  # Ctrl-C/SIGTERM stop it between frames (stop_request.py)
         return result
     finally:
         if not started:  # the pipeline finishes its sinks; before it runs, nothing may linger

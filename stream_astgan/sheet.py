@@ -15,11 +15,12 @@ import numpy as np
 
 from .errors import UsageError
 from .frames import Frame
+from .images import IMAGE_SUFFIXES
 from .providers import ShapeHint
 from .runner import RunOptions, load_styles
 from .sinks import ImageSink, check_output
 from .sizing import check_size, resize_to
-from .sources import IMAGE_SUFFIXES, open_source
+from .sources import open_source
 
 BAND = 28  # height of the label band above each cell
 

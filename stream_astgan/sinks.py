@@ -18,11 +18,12 @@ from typing import Any
 import av
 import cv2
 
+from .atomic import commit, partial_path, write_bytes_atomic
 from .color import even_size, rgb_to_yuv420_frame, tag_output_stream
 from .errors import OutputError, RunError, reason
 from .frames import Frame, StreamInfo
+from .images import IMAGE_SUFFIXES
 from .packet_clock import PacketClock
-from .sources import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,6 @@ def check_output(
             pass
     except OSError as e:
         raise OutputError(f"{folder}: folder is not writable ({e.strerror or e})") from None
-
-
-def partial_path(target: Path) -> Path:
-    """Where a file is written until it is complete; keeps the suffix so the format is guessed."""
-    return target.with_name(f"{target.stem}.partial{target.suffix}")
 
 
 class Sink:
@@ -260,7 +256,7 @@ class VideoSink(Sink):
         except OSError as e:
             self.abort()
             raise OutputError(f"{self.path}: closing the file failed ({e.strerror or e})") from None
-        os.replace(self.tmp, self.path)
+        commit(self.tmp, self.path)
         self.kept = True
 
     def abort(self) -> None:
@@ -374,12 +370,9 @@ class ImageSink(Sink):
         ok, data = cv2.imencode(target.suffix, cv2.cvtColor(stylized, cv2.COLOR_RGB2BGR))
         if not ok:
             raise OutputError(f"{target}: cannot encode an image of this type")
-        tmp = partial_path(target)
         try:
-            tmp.write_bytes(data.tobytes())
-            os.replace(tmp, target)
+            write_bytes_atomic(target, data.tobytes())
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise OutputError(f"{target}: writing failed ({e.strerror or e})") from None
         self.written += 1
         self.kept = True

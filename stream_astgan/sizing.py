@@ -1,4 +1,7 @@
-"""The processing size: parsed from --size/--scale and applied to every frame of a source."""
+"""The processing size: parsed from --size/--scale and applied to every frame of a source.
+
+The one parser of sizes in the project: `--size WxH` names one size, `--sizes WxH,WxH` a list
+(benchmarks compare several), in the runtime's commands and the benchmark scripts alike."""
 
 from __future__ import annotations
 
@@ -10,15 +13,23 @@ from .errors import UsageError
 MAX_SIDE = 16384  # beyond 16K the request is a typo, not a video
 
 
-def parse_size(text: str) -> tuple[int, int]:
+def parse_size(text: str, what: str = "--size") -> tuple[int, int]:
     """'640x360' -> (640, 360), with a message a user can act on for anything else."""
     parts = text.lower().replace("*", "x").split("x")
     try:
         w, h = (int(p) for p in parts)
     except ValueError:
-        raise UsageError(f"--size must look like 640x360, got {text!r}") from None
-    check_size(w, h, "--size")
+        raise UsageError(f"{what} must look like 640x360, got {text!r}") from None
+    check_size(w, h, what)
     return w, h
+
+
+def parse_sizes(text: str, what: str = "--sizes") -> list[tuple[int, int]]:
+    """'640x360,1280x720' -> [(640, 360), (1280, 720)]: the one spelling of a list of sizes."""
+    sizes = [parse_size(s.strip(), what) for s in text.split(",") if s.strip()]
+    if not sizes:
+        raise UsageError(f"{what} must list sizes like 640x360,1280x720, got {text!r}")
+    return sizes
 
 
 def check_size(w: int, h: int, what: str) -> None:

@@ -23,12 +23,12 @@ import numpy as np
 from .color import frame_to_rgb, read_color_spec
 from .errors import InputError, reason
 from .frames import Frame, StreamInfo
+from .images import IMAGE_SUFFIXES, find_images, is_image_name, read_image
 from .packet_clock import MAX_JUMP_S
 from .sizing import resize_to, target_size
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 # Containers a batch picks up in a folder, and writes back in the same format.
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi"}
 REORDER_WINDOW = 16  # decoded frames held back to put timestamps in presentation order
@@ -277,9 +277,7 @@ class ImageSource(Source):
     def __init__(self, path: Path, size: tuple[int, int] | None, scale: float | None) -> None:
         self.root = path
         if path.is_dir():
-            self.files = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            self.files = find_images(path)
             if not self.files:
                 raise InputError(
                     f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})"
@@ -288,7 +286,7 @@ class ImageSource(Source):
             self.files = [path]
         self._size, self._scale = size, scale
         self._stop = threading.Event()
-        first = self._read(self.files[0]) if not path.is_dir() else None
+        first = read_image(self.files[0]) if not path.is_dir() else None
         if not path.is_dir() and first is None:
             raise InputError(f"{path}: not a readable image")
         w, h = (first.shape[1], first.shape[0]) if first is not None else (0, 0)
@@ -297,18 +295,12 @@ class ImageSource(Source):
             width=tw, height=th, rate=None, time_base=None, frames=len(self.files), kind="images"
         )
 
-    @staticmethod
-    def _read(path: Path) -> np.ndarray | None:
-        data = np.fromfile(path, dtype=np.uint8)
-        bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-        return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
     def frames(self) -> Iterator[Frame]:
         index = 0
         for path in self.files:
             if self._stop.is_set():
                 return
-            rgb = self._read(path)
+            rgb = read_image(path)
             if rgb is None:
                 log.warning("%s: not a readable image, skipped", path)
                 self.undecodable += 1
@@ -470,7 +462,7 @@ def open_source(
     """A file source for `path`: a folder or image file gives images, anything else video."""
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
+    if path.is_dir() or is_image_name(path):
         return ImageSource(path, size, scale)
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")

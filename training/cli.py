@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import json
 import shutil
-import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
+from stream_astgan.errors import exit_code
 from training.checkpoint import CHECKPOINT_NAME, MILESTONES_DIR
 from training.config import (
     LEGACY_LR_POLICIES,
@@ -293,15 +293,10 @@ def train(args: argparse.Namespace, console: Console) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
-    try:
-        run(argv)
-    except TrainingError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except TrainingStopped as e:
-        print(f"stopped after step {e.step} (saved); resume with --resume", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("interrupted; continue from the last checkpoint with --resume", file=sys.stderr)
-        return 130
-    return 0
+
+    def interrupted(e: KeyboardInterrupt) -> str:
+        if isinstance(e, TrainingStopped):
+            return f"stopped after step {e.step} (saved); resume with --resume"
+        return "interrupted; continue from the last checkpoint with --resume"
+
+    return exit_code(lambda: run(argv), interrupted)

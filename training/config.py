@@ -40,7 +40,7 @@ class GeneratorConfig:
     res_blocks: int = 5  # residual blocks at the deepest level
     bottleneck: int = 2  # inner width of a residual block = deep width // bottleneck
     norm: str = "none"  # none | batch (folds into convs at export) | instance
-    padding: str = "reflect"  # reflect: no border bands (~25% slower in ORT than zeros) | zeros
+    padding: str = "reflect"  # reflect: no border bands (slower in ORT) | zeros
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
     residual: bool = False  # predict a change of the photo (sigmoid(logit(x) + net)), not the image

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stream_astgan.images import IMAGE_SUFFIXES, read_image
 from training.errors import TrainingError
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mpg", ".mpeg"}
 
 
@@ -56,13 +56,6 @@ def _resize_short_side(rgb: np.ndarray, short_side: int) -> np.ndarray:
     size = (max(round(w * scale), short_side), max(round(h * scale), short_side))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     return cv2.resize(rgb, size, interpolation=interpolation)
-
-
-def read_image(path: Path) -> np.ndarray | None:
-    """RGB uint8 image, or None if OpenCV cannot decode the file."""
-    data = np.fromfile(path, dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def read_video_frames(path: Path, count: int) -> list[np.ndarray]:

@@ -11,6 +11,11 @@ class TrainingError(AstganError):
     together can catch every user error in one place."""
 
 
+class CheckpointError(TrainingError):
+    """A checkpoint that is missing, damaged, of another format or for another network: what
+    training (on resume) and export both refuse, with the same message."""
+
+
 class TrainingStopped(KeyboardInterrupt):
     """Ctrl-C/SIGTERM stopped the loop after a complete step, whose checkpoint it saved."""
 

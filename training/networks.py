@@ -1,11 +1,14 @@
 """The real-time generator and the multi-scale patch discriminator.
 
-The generator is built for ONNX Runtime on a CPU: plain 3x3/1x1 convolutions, batch norm that
-`fuse_for_inference()` folds into the convolutions, and PixelUnshuffle/PixelShuffle so the
-full-resolution work is a reshuffle of values, not a real convolution (export turns each into a
-one-hot strided convolution, which ONNX Runtime runs faster). Most of its work happens at
-1/2**downsamples resolution; the decoder climbs back with sub-pixel convolutions whose ICNR
-initialisation starts them as nearest-neighbour upsampling (no checkerboard at step 0).
+The generator is built for ONNX Runtime on a CPU: plain 3x3/1x1 convolutions, and a
+PixelUnshuffle in and PixelShuffle out so the full-resolution work is a reshuffle of values,
+not a real convolution (export turns each into a one-hot strided convolution, which ONNX
+Runtime runs faster). Most of its work happens at 1/2**downsamples resolution, with no
+normalisation by default (batch norm, an option, is folded into the convolutions by
+`fuse_for_inference()`). The decoder climbs back one level at a time by default with bilinear
+upsampling and a 3x3 convolution, adding the encoder's features of that level (skips); sub-pixel
+convolutions (ICNR-initialised, so no checkerboard at step 0) and nearest-neighbour upsampling
+are the config's other choices. `GeneratorConfig` in config.py holds the defaults.
 """
 
 from __future__ import annotations
@@ -193,11 +196,10 @@ class Generator(nn.Module):
         """Switch to eval mode, fold batch norms into convolutions and turn the full-resolution
         pixel (un)shuffles into convolutions (for export).
 
-        ONNX has PixelUnshuffle only as a 6-D Transpose of the full-resolution frame, which
-        took ~10% of ONNX Runtime's time at 1280x720, and its DepthToSpace for PixelShuffle
-        was slower than the equivalent transposed convolution. With one-hot weights the strided
-        (transposed) convolutions move the same values exactly; together the two changes made
-        the bundled generator ~1.2x faster at 640x360 and 1280x720 (2 threads).
+        ONNX has PixelUnshuffle only as a 6-D Transpose of the full-resolution frame, and its
+        DepthToSpace for PixelShuffle is slower than the equivalent transposed convolution in
+        ONNX Runtime. With one-hot weights the strided (transposed) convolutions move the same
+        values exactly, faster (the figures are in the README).
         """
         self.eval()
         for module in self.modules():

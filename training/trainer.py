@@ -144,6 +144,10 @@ class Trainer:
         self.step = 0
         self.recoveries = 0
         if resume:
+            if not (run_dir / CHECKPOINT_NAME).is_file():
+                raise TrainingError(
+                    f"no checkpoint at {run_dir / CHECKPOINT_NAME}; start without --resume"
+                )
             self._load(load_checkpoint(run_dir / CHECKPOINT_NAME))
         self.metrics = MetricsLog(run_dir, COLUMNS, self.step) if self.parallel.main else None
 

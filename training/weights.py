@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stream_astgan.errors import exit_code
 from stream_astgan.providers import user_cache_dir
 from training.checkpoint import save_atomic
 from training.errors import TrainingError
@@ -327,19 +328,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors become one line on stderr and exit code 2."""
     args = build_parser().parse_args(argv)
-    try:
+
+    def work() -> None:
         if args.check:
             record = read_record(vgg16_path())
             print(f"{vgg16_path()}: ok (source: {record.source}; {record.licence})")
         else:
             prepare_vgg16(args.source, args.local_file, args.force)
-    except TrainingError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; nothing was written", file=sys.stderr)
-        return 130
-    return 0
+
+    return exit_code(work, lambda e: "interrupted; nothing was written")
 
 
 if __name__ == "__main__":

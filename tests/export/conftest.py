@@ -13,9 +13,9 @@ import pytest
 import torch
 from torch import nn
 
-from export.checkpoint import CHECKPOINT_FORMAT
 from export.fusion import fold_normalization
 from export.onnx_export import export_fp32
+from training.checkpoint import FORMAT as CHECKPOINT_FORMAT
 from training.config import GeneratorConfig, StyleConfig, TrainConfig, config_hash, config_to_dict
 from training.networks import build_generator
 

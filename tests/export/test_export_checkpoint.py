@@ -9,8 +9,10 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from export.checkpoint import build_generator, load_checkpoint, provenance
 from export.cli import app
+from export.metadata import Provenance
+from training.checkpoint import build_generator
+from training.checkpoint import load_generator_checkpoint as load_checkpoint
 from training.config import config_hash
 
 
@@ -28,7 +30,7 @@ def _resave(source: Path, target: Path, change) -> Path:
 
 def test_a_good_checkpoint_loads_and_builds(checkpoint_path: Path) -> None:
     ckpt = load_checkpoint(checkpoint_path)
-    origin = provenance(ckpt)
+    origin = Provenance.of(ckpt)
     assert (origin.style, origin.training_steps) == ("tiny-style", 321)
     assert origin.config_hash == config_hash(ckpt.config)
     assert build_generator(ckpt).stride == 4

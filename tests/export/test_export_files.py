@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from export.errors import ExportError
-from export.files import write_bytes_atomic, write_dir_atomic
+from export.files import write_dir_atomic, write_model_file
 
 
 def test_file_write_refuses_existing_then_replaces(tmp_path: Path) -> None:
     target = tmp_path / "m.onnx"
-    write_bytes_atomic(target, b"one", overwrite=False)
+    write_model_file(target, b"one", overwrite=False)
     with pytest.raises(ExportError, match="already exists"):
-        write_bytes_atomic(target, b"two", overwrite=False)
-    write_bytes_atomic(target, b"two", overwrite=True)
+        write_model_file(target, b"two", overwrite=False)
+    write_model_file(target, b"two", overwrite=True)
     assert target.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
 
@@ -25,7 +25,7 @@ def test_file_write_refuses_existing_then_replaces(tmp_path: Path) -> None:
 def test_written_model_gets_the_usual_permissions_not_a_temp_files(tmp_path: Path) -> None:
     old = os.umask(0o027)
     try:
-        write_bytes_atomic(tmp_path / "m.onnx", b"x", overwrite=False)
+        write_model_file(tmp_path / "m.onnx", b"x", overwrite=False)
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "m.onnx").stat().st_mode) == 0o640
@@ -47,7 +47,7 @@ def test_a_failing_directory_build_leaves_the_old_tree(tmp_path: Path) -> None:
 
 def test_a_folder_is_not_a_model_file_and_unwritable_places_are_reported(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="is a folder"):
-        write_bytes_atomic(tmp_path, b"x", overwrite=True)
+        write_model_file(tmp_path, b"x", overwrite=True)
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(ExportError, match="cannot write"):
-        write_bytes_atomic(tmp_path / "file" / "m.onnx", b"x", overwrite=False)
+        write_model_file(tmp_path / "file" / "m.onnx", b"x", overwrite=False)

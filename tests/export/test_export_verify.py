@@ -77,3 +77,10 @@ def test_cases_cover_odd_sizes_batch_three_and_real_photos(photo_dir: Path) -> N
     assert any(shape[0] == 3 for shape in shapes)
     assert sum(shape[1] % 2 == 1 for shape in shapes) >= 3
     assert len(shapes) == len(parity_cases([])) + 4  # three photos alone, and batched
+
+
+def test_calibration_folders_are_searched_recursively_like_every_folder_input(tmp_path):
+    (tmp_path / "trip" / "day2").mkdir(parents=True)
+    for name in ("z.png", "trip/day2/y.JPG", "trip/notes.txt"):
+        (tmp_path / name).write_bytes(b"only the names matter here")
+    assert list_photos(tmp_path) == [tmp_path / "trip" / "day2" / "y.JPG", tmp_path / "z.png"]

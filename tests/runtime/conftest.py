@@ -17,6 +17,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from stream_astgan.clips import gradient, tone, write_clip
+from stream_astgan.color import even_size
+from stream_astgan.invert_model import write_invert_model
+
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
@@ -65,12 +69,8 @@ def one_node_model(path: Path, node, constant, style: str) -> Path:
 @pytest.fixture(scope="session")
 def invert_model(tmp_path_factory) -> Path:
     """stylized = 255 - frames: every output pixel can be checked against its input."""
-    return one_node_model(
-        tmp_path_factory.mktemp("models") / "invert.onnx",
-        helper.make_node("Sub", ["c255", "frames"], ["stylized"]),
-        helper.make_tensor("c255", TensorProto.UINT8, [], [255]),
-        "invert",
-    )
+    path = tmp_path_factory.mktemp("models") / "invert.onnx"
+    return write_invert_model(path, {"style": "invert", "precision": "fp32"})
 
 
 @pytest.fixture(scope="session")
@@ -82,7 +82,7 @@ def slow_invert_model(tmp_path_factory) -> Path:
         helper.make_node("Transpose", ["f"], ["x0"], perm=[0, 3, 1, 2]),
     ]
     inits = []
-    depth = 8
+    depth = 4
     for i in range(depth):
         w = np.zeros((3, 3, 9, 9), np.float32)
         for c in range(3):
@@ -128,8 +128,8 @@ ClipMaker = Callable[..., Path]
 
 @pytest.fixture
 def make_clip(tmp_path) -> ClipMaker:
-    """Encode a synthetic clip: moving gradient (or one still `color`), optional tone, rotation
-    tag and custom pts."""
+    """Encode a synthetic clip with the project's clip writer: moving gradient (or one still
+    `color`), optional tone, rotation tag and custom pts."""
 
     def make(
         name: str = "clip.mp4",
@@ -142,42 +142,66 @@ def make_clip(tmp_path) -> ClipMaker:
         time_base: Fraction | None = None,
         color: tuple[int, int, int] | None = None,
     ) -> Path:
-        path = tmp_path / name
-        w, h = size
-        with av.open(str(path), "w") as out:
-            vs = out.add_stream("libx264", rate=fps)
-            vs.width, vs.height = w + w % 2, h + h % 2
-            vs.pix_fmt = "yuv420p"
-            vs.codec_context.time_base = time_base or Fraction(1, fps)
-            if rotation:
-                vs.set_display_rotation(rotation)
-            stream_audio = out.add_stream("aac", rate=44100, layout="mono") if audio else None
-            yy, xx = np.mgrid[0 : vs.height, 0 : vs.width]
-            for i in range(n):
-                rgb = np.stack(
-                    [(xx * 3 + i * 7) % 256, (yy * 3) % 256, np.full_like(xx, (i * 20) % 256)], -1
-                ).astype(np.uint8)
-                if color is not None:
-                    rgb[:] = color
-                frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-                frame.pts = pts[i] if pts is not None else i
-                frame.time_base = vs.codec_context.time_base
-                out.mux(vs.encode(frame))
-            out.mux(vs.encode())
-            if stream_audio is not None:
-                samples = int(44100 * n / fps)
-                t = np.arange(samples) / 44100
-                tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
-                for start in range(0, samples, 1024):
-                    chunk = tone[start : start + 1024][None, :]
-                    af = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-                    af.sample_rate = 44100
-                    af.pts = start
-                    out.mux(stream_audio.encode(af))
-                out.mux(stream_audio.encode())
-        return path
+        size = even_size(*size)
+        if color is not None:
+            frames = (np.full((size[1], size[0], 3), color, np.uint8) for _ in range(n))
+        else:
+            frames = (gradient(i, size) for i in range(n))
+        return write_clip(
+            tmp_path / name, frames, size, fps, pts=pts, time_base=time_base,
+            rotation=rotation, audio=tone(n / fps) if audio else None,
+        )  # fmt: skip
 
     return make
+
+
+def cli_in_process(*args: object) -> subprocess.CompletedProcess:
+    """`astgan-stream ARGS` run in this process (no interpreter start-up or imports per call),
+    reported like `subprocess.run`: for the many cases where a real process adds nothing."""
+    from typer.testing import CliRunner
+
+    from stream_astgan.cli import app
+
+    words = [str(a) for a in args]
+    result = CliRunner().invoke(app, words)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(words, result.exit_code, result.stdout, result.stderr)
+
+
+def wait_until(ready: Callable[[], bool], what: str, timeout: float = 180.0) -> None:
+    """Wait for a readiness signal (a file, a loaded library), not for a guessed time."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def size_at_least(path: Path, size: int) -> Callable[[], bool]:
+    """Ready once `path` holds `size` bytes: a growing output has muxed that much."""
+    return lambda: path.exists() and path.stat().st_size >= size
+
+
+def cpu_seconds(proc: subprocess.Popen) -> float:
+    """CPU time the process (all its threads) has used: work done, whatever the machine's load."""
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loaded(proc: subprocess.Popen, library: str) -> Callable[[], bool]:
+    """Ready once the process has mapped `library` (past interpreter start-up, into imports)."""
+    maps = Path(f"/proc/{proc.pid}/maps")
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise AssertionError("the run ended before it could be interrupted")
+        try:
+            return library in maps.read_text()
+        except OSError:
+            return False
+
+    return ready
 
 
 def decode_video(path: Path) -> tuple[list[np.ndarray], list[Fraction], int]:

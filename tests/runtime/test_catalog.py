@@ -8,12 +8,11 @@ import pytest
 
 from stream_astgan import catalog
 from stream_astgan.errors import ModelError, UsageError
+from stream_astgan.invert_model import write_invert_model
 
 
 @pytest.fixture
-def models_dir(tmp_path, invert_model, media):
-    from onnx import TensorProto, helper
-
+def models_dir(tmp_path):
     def variant(name, recommended=None):
         meta = {
             "style": name.split(".")[0],
@@ -21,15 +20,7 @@ def models_dir(tmp_path, invert_model, media):
         }
         if recommended is not None:
             meta["recommended_for"] = recommended
-        c = helper.make_tensor("c255", TensorProto.UINT8, [], [255])
-        media.save_model(
-            tmp_path / f"{name}.onnx",
-            [helper.make_node("Sub", ["c255", "frames"], ["stylized"])],
-            [media.frames_io("frames")],
-            [media.frames_io("stylized")],
-            [c],
-            metadata=meta,
-        )
+        write_invert_model(tmp_path / f"{name}.onnx", meta)
 
     variant("starry-night")
     variant("starry-night.fp16")

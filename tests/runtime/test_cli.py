@@ -8,11 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import cv2
 import numpy as np
 import pytest
+
+from stream_astgan.invert_model import write_invert_model
+
+from .conftest import cli_in_process, size_at_least, wait_until
 
 CLI = [sys.executable, "-m", "stream_astgan"]
 
@@ -37,7 +40,7 @@ def test_importing_the_runtime_and_its_help_never_import_torch():
 
 
 def test_help_explains_the_main_job():
-    out = run_cli("run", "--help")
+    out = cli_in_process("run", "--help")
     assert out.returncode == 0
     for option in ("--webcam", "--model", "--batch", "--size", "--provider", "--overwrite"):
         assert option in out.stdout
@@ -59,13 +62,13 @@ def test_video_run_json_is_one_object_on_stdout(shared_data, invert_model, tmp_p
 def test_existing_output_is_kept_without_overwrite(shared_data, invert_model, tmp_path):
     out = tmp_path / "o.mp4"
     out.write_bytes(b"precious")
-    res = run_cli(shared_data / "video" / "carphone.mp4", "-o", out, "--model", invert_model)
+    res = cli_in_process(shared_data / "video" / "carphone.mp4", "-o", out, "--model", invert_model)
     assert res.returncode == 2
     assert "exists; pass --overwrite" in res.stderr
     assert "Traceback" not in res.stderr
     assert out.read_bytes() == b"precious"
-    res = run_cli(shared_data / "video" / "carphone.mp4", "-o", out, "--model", invert_model,
-                  "--overwrite", "-q")  # fmt: skip
+    res = cli_in_process(shared_data / "video" / "carphone.mp4", "-o", out, "--model",
+                         invert_model, "--overwrite", "-q")  # fmt: skip
     assert res.returncode == 0 and out.stat().st_size > 1000
 
 
@@ -77,7 +80,7 @@ def test_image_and_folder_inputs(invert_model, tmp_path):
     for name, (h, w) in images.items():
         cv2.imwrite(str(folder / name), rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
     (folder / "notes.txt").write_text("not an image")
-    res = run_cli(folder, "-o", tmp_path / "out", "--model", invert_model, "--json")
+    res = cli_in_process(folder, "-o", tmp_path / "out", "--model", invert_model, "--json")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["frames_out"] == 3
     for name in ("a.png", "sub/b.png"):
@@ -85,7 +88,7 @@ def test_image_and_folder_inputs(invert_model, tmp_path):
         out = cv2.imread(str(tmp_path / "out" / name))
         np.testing.assert_array_equal(out, 255 - src)  # PNG is lossless: exact inverse
     single = tmp_path / "single.png"
-    res = run_cli(folder / "a.png", "-o", single, "--model", invert_model, "-q")
+    res = cli_in_process(folder / "a.png", "-o", single, "--model", invert_model, "-q")
     assert res.returncode == 0 and cv2.imread(str(single)).shape == (31, 47, 3)
 
 
@@ -93,7 +96,7 @@ def test_image_and_folder_inputs(invert_model, tmp_path):
 def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
     sig, make_clip, slow_invert_model, media, tmp_path
 ):
-    clip = make_clip("long.mp4", n=200, size=(480, 272))
+    clip = make_clip("long.mp4", n=200, size=(320, 180))
     out = tmp_path / "o.mp4"
     proc = subprocess.Popen(
         [*CLI, clip, "-o", out, "--model", slow_invert_model, "-q", "--threads", "1"],
@@ -101,11 +104,8 @@ def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
         stderr=subprocess.PIPE,
         text=True,
     )
-    partial = tmp_path / "o.partial.mp4"
-    deadline = time.time() + 60
-    while time.time() < deadline and not partial.exists():  # created with the first packet
-        time.sleep(0.05)
-    time.sleep(1.5)
+    partial = tmp_path / "o.partial.mp4"  # created with the first packet
+    wait_until(size_at_least(partial, 1), "the partial output")
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -121,10 +121,10 @@ def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
 
 
 def test_models_and_info_commands(invert_model):
-    res = run_cli("models", "--json")
+    res = cli_in_process("models", "--json")
     assert res.returncode == 0
     assert isinstance(json.loads(res.stdout)["models"], list)
-    res = run_cli("info", "--json", "--model", invert_model)
+    res = cli_in_process("info", "--json", "--model", invert_model)
     assert res.returncode == 0
     info = json.loads(res.stdout)
     assert info["session"]["really_used"] == "cpu"
@@ -134,7 +134,7 @@ def test_models_and_info_commands(invert_model):
 def test_demo_writes_a_stylized_clip_with_audio_and_never_overwrites(invert_model, media, tmp_path):
     out = tmp_path / "demo.mp4"
     out.write_bytes(b"keep me")
-    res = run_cli("demo", "-o", out, "--model", invert_model, "--seconds", "1", "--json")
+    res = cli_in_process("demo", "-o", out, "--model", invert_model, "--seconds", "1", "--json")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     made = tmp_path / "demo-1.mp4"
@@ -144,8 +144,8 @@ def test_demo_writes_a_stylized_clip_with_audio_and_never_overwrites(invert_mode
 
 
 def test_bench_reports_every_stage(invert_model):
-    res = run_cli("bench", "--model", invert_model, "--size", "160x96", "--batch", "1,3",
-                  "--seconds", "1", "--json")  # fmt: skip
+    res = cli_in_process("bench", "--model", invert_model, "--sizes", "160x96", "--batch", "1,3",
+                         "--seconds", "1", "--json")  # fmt: skip
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert [(r["size"], r["batch"]) for r in report["rows"]] == [("160x96", 1), ("160x96", 3)]
@@ -157,16 +157,18 @@ def test_bench_reports_every_stage(invert_model):
     assert report["engine"]["provider"] == "cpu"
 
 
-def test_webcam_preview_without_a_display_is_a_clear_error(invert_model):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
-    }
-    res = subprocess.run(
-        [*CLI, "--webcam", "0", "--model", str(invert_model)],
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+def test_bench_sizes_spelling_and_the_deprecated_one():
+    res = cli_in_process("bench", "--sizes", "160x96,0x0")
+    assert res.returncode == 2 and "error: --sizes gives 0x0" in res.stderr
+    res = cli_in_process("bench", "--size", "160x96,0x0")  # the old spelling still parses
+    assert res.returncode == 2 and "error: --sizes gives 0x0" in res.stderr
+    assert "`bench --size` is now spelled --sizes" in res.stderr
+
+
+def test_webcam_preview_without_a_display_is_a_clear_error(invert_model, monkeypatch):
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    res = cli_in_process("--webcam", "0", "--model", invert_model)
     assert res.returncode == 2
     assert (
         res.stderr.strip()
@@ -197,22 +199,12 @@ def test_webcam_preview_and_recording_in_a_window(
 
 def test_model_metadata_is_shown_as_text_never_interpreted(media, tmp_path, monkeypatch):
     """A style name with rich markup or shell syntax is printed verbatim and runs nothing."""
-    from onnx import TensorProto, helper
-
     from stream_astgan import catalog
 
     hostile = "[bold red]pwned[/] $(touch HACKED) `rm -rf ~`"
     models = tmp_path / "models"
     models.mkdir()
-    c = helper.make_tensor("c255", TensorProto.UINT8, [], [255])
-    media.save_model(
-        models / "evil.onnx",
-        [helper.make_node("Sub", ["c255", "frames"], ["stylized"])],
-        [media.frames_io("frames")],
-        [media.frames_io("stylized")],
-        [c],
-        metadata={"style": hostile, "source": "../../etc/passwd"},
-    )
+    write_invert_model(models / "evil.onnx", {"style": hostile, "source": "../../etc/passwd"})
     monkeypatch.setattr(catalog, "MODELS_DIR", models)
     from typer.testing import CliRunner
 

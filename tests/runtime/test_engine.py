@@ -110,3 +110,19 @@ def test_real_gpu_request_on_this_machine(invert_model):
 def test_unknown_provider():
     with pytest.raises(ProviderError, match="unknown provider"):
         providers.plan("metal")
+
+
+def test_the_inverting_model_carries_the_metadata_it_is_given(tmp_path):
+    import onnx
+
+    from stream_astgan.invert_model import write_invert_model
+
+    meta = {"style": "ünïcode [x]", "recommended_for": "cpu", "long": "v" * 300}
+    path = write_invert_model(tmp_path / "m.onnx", meta)
+    model = onnx.load(path)
+    onnx.checker.check_model(model)
+    assert {p.key: p.value for p in model.metadata_props} == meta
+    engine = Engine(path, "cpu", threads=1)
+    frames = np.arange(2 * 5 * 7 * 3, dtype=np.uint8).reshape(2, 5, 7, 3)
+    np.testing.assert_array_equal(engine.run(frames), 255 - frames)
+    assert engine.metadata["style"] == "ünïcode [x]"

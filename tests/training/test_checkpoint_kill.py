@@ -31,6 +31,15 @@ for step in range(1, 10_000):
 """
 
 
+def _wait_for_steps(run: Path, steps: int, proc: subprocess.Popen, timeout: float = 180) -> None:
+    """Readiness: the run has logged `steps` steps (a header line, then one line a step)."""
+    metrics, deadline = run / "metrics.csv", time.monotonic() + timeout
+    while not (metrics.exists() and len(metrics.read_text().splitlines()) > steps):
+        assert proc.poll() is None, "training ended before it could be stopped"
+        assert time.monotonic() < deadline, f"training logged no {steps} steps in {timeout} s"
+        time.sleep(0.02)
+
+
 @pytest.mark.parametrize("delay", [0.05, 0.2, 0.45])
 def test_sigkill_mid_write_leaves_the_last_complete_checkpoint(tmp_path, delay):
     path = tmp_path / "checkpoint.pt"
@@ -55,10 +64,9 @@ def test_training_killed_with_sigkill_resumes(tiny_data, tmp_path):
             "--out", str(run), *TINY, "--checkpoint-every", "1"]  # fmt: skip
     proc = subprocess.Popen([*base, "--steps", "400"], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
-    deadline = time.time() + 90
-    while time.time() < deadline and not (run / "checkpoint.pt").exists():
-        time.sleep(0.05)
-    time.sleep(1.0)  # checkpoints are written every step: a kill often lands inside one
+    # Checkpoints are written every step: once a few steps are logged, a kill often lands
+    # inside a checkpoint write.
+    _wait_for_steps(run, 3, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     killed_at = torch.load(run / "checkpoint.pt", weights_only=True)["step"]
@@ -79,10 +87,7 @@ def test_ctrl_c_or_sigterm_saves_the_step_in_progress(tiny_data, tmp_path, sig):
             "--out", str(run), *TINY, "--checkpoint-every", "10000"]  # fmt: skip
     proc = subprocess.Popen([*base, "--steps", "5000"], cwd=REPO, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.time() + 90
-    while time.time() < deadline and not (run / "metrics.csv").exists():
-        time.sleep(0.05)
-    time.sleep(3.0)
+    _wait_for_steps(run, 2, proc)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -171,11 +171,11 @@ def test_vgg_features_give_perceptual_content_and_are_recorded(tiny_data, tmp_pa
 def test_transformernet_anchor_trains_and_exports_to_the_runtime_contract(tiny_data, tmp_path):
     import onnxruntime as ort
 
-    from export.checkpoint import build_generator as rebuild
-    from export.checkpoint import load_checkpoint
     from export.fusion import fold_normalization
     from export.onnx_export import export_fp32
     from export.wrapper import FramesWrapper
+    from training.checkpoint import build_generator as rebuild
+    from training.checkpoint import load_generator_checkpoint
     from training.networks import count_macs
     from training.transformer_net import TransformerNet
 
@@ -183,7 +183,7 @@ def test_transformernet_anchor_trains_and_exports_to_the_runtime_contract(tiny_d
     run = tmp_path / "run"
     arch = ["--set", "generator.arch=transformernet"]
     assert train(content, painting, run, "--steps", "3", *arch) == 0
-    g = rebuild(load_checkpoint(run / "checkpoint.pt"))
+    g = rebuild(load_generator_checkpoint(run / "checkpoint.pt"))
     assert isinstance(g, TransformerNet)
     assert 1.6e6 < sum(p.numel() for p in g.parameters()) < 1.8e6  # Johnson et al.'s ~1.7 M
     assert 30 < count_macs(g, 360, 640) / 1e9 < 40  # ~35 GMAC per 640x360 frame
