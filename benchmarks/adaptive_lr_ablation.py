@@ -16,8 +16,8 @@ be spread over sessions and over several processes (one per seed) on a larger ma
 Writes results/adaptive_lr_ablation[_harsh].{json,md} and, for the first seed, a plot of the
 losses and rates of every policy (adaptive_lr_ablation[_harsh].png).
 
-    python -m benchmarks.adaptive_lr_ablation [--steps 500] [--seeds 0 1 2] [--harsh]
-        [--runs DIR] [--set KEY=VALUE ...]
+    python -m benchmarks.adaptive_lr_ablation [--steps 400] [--seeds 0 1 2] [--harsh]
+        [--runs DIR] [--threads N] [--set KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from training.features import load_vgg
 from training.metrics import read_metrics
 from training.weights import vgg16_path
 
-# The bundled recipe at a size the 2-core machine runs 3 policies x 3 seeds of in ~2 hours.
+# The bundled recipe with 128 px crops, so 3 policies x 3 seeds fit in about an hour on 2 cores.
 BASE = ("--config", "training/configs/starry-night.toml", "--crop", "128")
 HARSH = ("optim.lr_g=1e-2", "optim.lr_d=2e-3")  # 10x the base rates: fixed rates collapse
 HIGH_FREQUENCY = 0.1  # cycles per step: swings faster than 10 steps
@@ -68,8 +68,11 @@ def high_frequency_share(values: list[float]) -> float:
     return float(power[freq > HIGH_FREQUENCY].sum() / total) if total > 0 else 0.0
 
 
-def summarize(rows: list[dict[str, str]], gan_mode: str, recoveries: int) -> dict[str, Any]:
-    """The training figures of one run's metrics.csv."""
+def summarize(
+    rows: list[dict[str, str]], gan_mode: str, recoveries: int, damping_min: float = 0.0
+) -> dict[str, Any]:
+    """The training figures of one run's metrics.csv. A step counts as at a bound when the
+    controller logged so or its damping factor sat at `damping_min` (the floor)."""
     rows = [r for r in rows if r["loss_d"]]  # the adversarial steps (after the warm start)
     if len(rows) < 20:
         fail("too few adversarial steps to measure oscillation (raise --steps)")
@@ -84,7 +87,10 @@ def summarize(rows: list[dict[str, str]], gan_mode: str, recoveries: int) -> dic
         "d_high_freq_share": high_frequency_share(loss_d[n // 2 :]),
         "g_high_freq_share": high_frequency_share(loss_g[n // 2 :]),
         "d_loss_mean_last20pct": last_d,
-        "at_bound_share": statistics.fmean(float(r["at_bound"] or 0) for r in rows),
+        "at_bound_share": statistics.fmean(
+            float(float(r["at_bound"] or 0) == 1 or float(r.get("damping") or 1) <= damping_min)
+            for r in rows
+        ),
         "recoveries": recoveries,
         "collapsed": last_d < 0.1 * REFERENCE_LOSSES[gan_mode][0] or recoveries > 0,
         "style_final": statistics.fmean(float(r["style"]) for r in tail),
@@ -196,8 +202,8 @@ def verdict(results: dict[str, dict[str, dict]], harsh: bool) -> list[str]:
             )
             continue
         lines.append(
-            f"- {policy}: D oscillation {', '.join(f'{c:+.0%}' for c in cuts)} lower than fixed "
-            f"per seed (target >= {TARGET_REDUCTION:.0%} in every seed: "
+            f"- {policy}: D oscillation {', '.join(f'{c:.0%}' for c in cuts)} below fixed "
+            f"per seed (negative: above; target >= {TARGET_REDUCTION:.0%} in every seed: "
             f"{'met' if cuts and min(cuts) >= TARGET_REDUCTION else 'not met'}); balance "
             f"(mean L_D of the last 20% in [0.5, 1.5]) {'met' if balanced else 'not met'}; "
             f"at a bound at most {bound:.0%} of steps (target < 20%)."
@@ -245,7 +251,7 @@ def markdown(results: dict[str, dict[str, dict]], setting: str, harsh: bool) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, default=500, help="steps per run (100 warm start)")
+    parser.add_argument("--steps", type=int, default=400, help="steps per run (100 warm start)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--policies", nargs="+", choices=LR_POLICIES, default=list(LR_POLICIES))
     parser.add_argument("--harsh", action="store_true", help=f"add {' '.join(HARSH)}")
@@ -267,7 +273,10 @@ def main() -> None:
             config = json.loads((run / "config.json").read_text())
             ckpt = torch.load(run / CHECKPOINT_NAME, map_location="cpu", weights_only=False)
             row = summarize(
-                read_metrics(run / "metrics.csv"), config["loss"]["gan_mode"], ckpt["recoveries"]
+                read_metrics(run / "metrics.csv"),
+                config["loss"]["gan_mode"],
+                ckpt["recoveries"],
+                config["optim"]["adaptive"]["damping_min"] if policy == "damped" else 0.0,
             )
             if photos:
                 row |= cached_quality(run, photos, config, ckpt["step"])

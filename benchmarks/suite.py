@@ -50,7 +50,7 @@ SUITE = (
     ),
     Benchmark(
         "adaptive_lr_ablation", "Learning-rate policies: ablation over seeds (--harsh: 10x rates)",
-        ("--steps", "500"), 3600, in_default_run=False,
+        ("--steps", "400"), 3600, in_default_run=False,
     ),
     Benchmark(
         "batch", "Batches: files per minute against a shell loop", (), 600, in_default_run=False,

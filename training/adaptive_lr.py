@@ -1,7 +1,7 @@
 """The adaptive learning-rate controller: it damps the adversarial game and keeps it balanced.
 
 Adversarial training oscillates: the discriminator's loss jumps from batch to batch, and the
-jumps grow as D becomes confident (`benchmarks/results/adaptive_lr_ablation.md`). The default
+jumps grow as D becomes confident (`benchmarks/results/adaptive_lr_ablation.md`). The damped
 policy therefore holds D's strength at a set point inside the balanced band, with a
 proportional-integral (PI) law on the TTUR ratio that starts D slow and lets it earn its rate,
 and lowers both rates for as long as a burst of variability lasts. Three policies
@@ -9,14 +9,14 @@ and lowers both rates for as long as a burst of variability lasts. Three policie
 
 fixed: lr_G = lr_G0 * b, lr_D = lr_D0 * b.
 
-balance (the controller before `damped`; proportional, both rates in opposite directions):
+balance (the default; proportional, both rates in opposite directions):
 
     Dbar(t), Gbar(t): EMAs (factor beta) of L_D and L_G, divided by (1 - beta^t) (no start bias)
     a(t) = 0.5 * [ (Gbar - G_eq) / (G_win - G_eq) + (D_eq - Dbar) / (D_eq - D_win) ]
     s(t) = clip(exp(k * r(t) * a(t)), 1/m, m)           r(t) = min(1, (t - 1) / warmup)
     lr_G(t+1) = lr_G0 * b * s(t)        lr_D(t+1) = lr_D0 * b / s(t)
 
-damped (the default):
+damped (measured against the others in the ablation; not yet the default, see the README):
 
     D_set = D_win + target * (D_eq - D_win)              the set point of D's loss
     e(t) = (D_set - Dbar(t)) / (D_eq - D_win)            > 0: D is stronger than the set point
@@ -93,7 +93,7 @@ class AdaptiveLRController:
     def __init__(
         self,
         gan_mode: str = "hinge",
-        policy: str = "damped",
+        policy: str = "balance",
         settings: AdaptiveLRConfig | None = None,
     ) -> None:
         if gan_mode not in REFERENCE_LOSSES:
@@ -198,12 +198,14 @@ class AdaptiveLRController:
         return LRScales(s.backoff * ratio, s.backoff / ratio)
 
     def at_bound(self) -> bool:
-        """Whether the balance correction sits at its limit (the ablation counts these steps)."""
+        """Whether a correction sits at its limit (the ablation counts these steps): for damped,
+        the set-point control at 2 ln m or the damping factor at its floor."""
         s, p = self.state, self.settings
         if self.policy == "fixed" or s.steps == 0:
             return False
         if self.policy == "damped":
-            return s.control >= 2 * math.log(p.max_scale) - 1e-9
+            pinned = s.control >= 2 * math.log(p.max_scale) - 1e-9
+            return pinned or s.damping <= p.damping_min + 1e-12
         return abs(p.gain * self._ramp() * s.advantage) >= math.log(p.max_scale)
 
     def back_off(self, factor: float) -> None:

@@ -105,10 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lr-policy",
         choices=[*LR_POLICIES, *LEGACY_LR_POLICIES],
-        help="damped (default): holds D at a set point with a PI law on lr_D and lowers both "
-        "rates during bursts of oscillation; balance: the older proportional controller that "
-        "moves lr_G and lr_D in opposite directions ('adaptive' is its old name); fixed: base "
-        "rates throughout",
+        help="balance (default): lr_G and lr_D move in opposite directions to keep G and D "
+        "balanced ('adaptive' is its old name); damped: holds D at a set point with a PI law on "
+        "lr_D and lowers both rates during bursts of oscillation; fixed: base rates throughout",
     )
     p.add_argument("--seed", type=int, help="random seed (init and every batch)")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: torch's default)")

@@ -133,7 +133,7 @@ class OptimConfig:
     lr_g: float = 1e-3  # a run of ~1500 steps needs Johnson et al.'s rate, not DCGAN's
     lr_d: float = 2e-4  # lr_d / lr_g is the TTUR base ratio
     betas: list[float] = field(default_factory=lambda: [0.5, 0.99])
-    lr_policy: str = "damped"  # damped | balance | fixed (training/adaptive_lr.py)
+    lr_policy: str = "balance"  # balance | damped | fixed (training/adaptive_lr.py, README)
     adaptive: AdaptiveLRConfig = field(default_factory=AdaptiveLRConfig)
     init_steps: int = 100  # reconstruction-only warm start of G before the adversarial game
     ema: float = 0.999  # EMA of the generator weights used for samples and export; 0 = off

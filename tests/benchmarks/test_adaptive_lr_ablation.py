@@ -42,6 +42,10 @@ def test_summarize_measures_the_second_half_and_the_tail() -> None:
     assert r["at_bound_share"] == pytest.approx(0.25)
     assert r["content_final"] == pytest.approx(0.05)
     assert not r["collapsed"]
+    damped = _rows(loss_d, [0] * 100)
+    for i, row in enumerate(damped[10:]):  # the damping factor sits at its floor 0.25 in 40
+        row["damping"] = "0.25" if i % 5 < 2 else "0.6"
+    assert summarize(damped, "hinge", 0, damping_min=0.25)["at_bound_share"] == pytest.approx(0.4)
     assert summarize(_rows([0.05] * 100, [0] * 100), "hinge", 0)["collapsed"]  # D won outright
     assert summarize(_rows(loss_d, [0] * 100), "hinge", recoveries=1)["collapsed"]
 

@@ -48,10 +48,11 @@ def test_checkpoint_follows_the_contract(tiny_data, tmp_path):
     assert list((tmp_path / "run" / "samples").glob("*.png"))
 
 
-def test_resume_is_exact(tiny_data, tmp_path):
+@pytest.mark.parametrize("policy", ["balance", "damped"])
+def test_resume_is_exact(tiny_data, tmp_path, policy):
     content, painting = tiny_data
-    assert train(content, painting, tmp_path / "full", "--steps", "6") == 0
-    assert train(content, painting, tmp_path / "half", "--steps", "3") == 0
+    assert train(content, painting, tmp_path / "full", "--steps", "6", "--lr-policy", policy) == 0
+    assert train(content, painting, tmp_path / "half", "--steps", "3", "--lr-policy", policy) == 0
     assert main(["--out", str(tmp_path / "half"), "--resume", "--steps", "6"]) == 0
     full, resumed = load(tmp_path / "full"), load(tmp_path / "half")
     assert resumed["step"] == 6
