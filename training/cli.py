@@ -90,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.toml",
         help="TOML file with config tables ([generator], [data], [loss], [optim], ...)",
     )
-    p.add_argument("--steps", type=int, help="total optimizer steps to reach (default 3000)")
+    p.add_argument(
+        "--steps", type=int, help=f"total optimizer steps to reach (default {TrainConfig.steps})"
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--resume",
