@@ -1,4 +1,4 @@
-"""Ablation of the learning-rate policies: damped (default), balance and fixed, over seeds.
+"""Ablation of the learning-rate policies: damped, balance (the default) and fixed, over seeds.
 
 Every run of one setting uses the same config and step count; runs of the same seed see the same
 batches (each batch is a function of seed and step), so policies are compared seed by seed.
@@ -43,7 +43,7 @@ from training.adaptive_lr import REFERENCE_LOSSES
 from training.checkpoint import CHECKPOINT_NAME
 from training.cli import main as train_main
 from training.config import LR_POLICIES
-from training.features import load_vgg
+from training.features import VGGFeatures, load_vgg
 from training.metrics import read_metrics
 from training.weights import vgg16_path
 
@@ -99,10 +99,10 @@ def summarize(
     }
 
 
-def quality(checkpoint: Path, photos: dict[str, np.ndarray], painting: str) -> dict[str, float]:
+def quality(
+    checkpoint: Path, photos: dict[str, np.ndarray], vgg: VGGFeatures, target: list[torch.Tensor]
+) -> dict[str, float]:
     """Held-out Gram ratio and content distance, and the warping ratio on all of box.mp4."""
-    vgg = load_vgg(vgg16_path())
-    target = painting_grams(vgg, painting)
     engine = TorchEngine(checkpoint)
     ratios, contents = [], []
     for rgb in photos.values():
@@ -122,25 +122,41 @@ def quality(checkpoint: Path, photos: dict[str, np.ndarray], painting: str) -> d
     return out
 
 
-def cached_quality(
-    run: Path, photos: dict[str, np.ndarray], config: dict[str, Any], step: int
-) -> dict[str, float]:
-    """`quality` of the run's final checkpoint, kept in the run dir for the next invocation."""
-    cache = run / "ablation_quality.json"
-    if cache.is_file():
-        kept = json.loads(cache.read_text())
-        if kept.get("step") == step:
-            return kept["figures"]
-    painting = ",".join(Path(p).name for p in config["style"]["paths"])
-    figures = quality(run / CHECKPOINT_NAME, photos, painting)
-    cache.write_text(json.dumps({"step": step, "figures": figures}))
-    return figures
+class HeldOut:
+    """The held-out photos and, loaded once on first use, the VGG and the painting's Grams."""
+
+    def __init__(self) -> None:
+        self.photos = held_out_photos(384)
+        self.loaded: tuple[VGGFeatures, dict[str, list[torch.Tensor]]] | None = None
+
+    def figures(self, run: Path, config: dict[str, Any], step: int) -> dict[str, float]:
+        """`quality` of the run's final checkpoint, kept in the run dir for the next call."""
+        cache = run / "ablation_quality.json"
+        if cache.is_file():
+            kept = json.loads(cache.read_text())
+            if kept.get("step") == step:
+                return kept["figures"]
+        if self.loaded is None:
+            self.loaded = load_vgg(vgg16_path()), {}
+        vgg, targets = self.loaded
+        painting = ",".join(Path(p).name for p in config["style"]["paths"])
+        if painting not in targets:
+            targets[painting] = painting_grams(vgg, painting)
+        figures = quality(run / CHECKPOINT_NAME, self.photos, vgg, targets[painting])
+        cache.write_text(json.dumps({"step": step, "figures": figures}))
+        return figures
 
 
 def train(run: Path, args: list[str], steps: int) -> None:
-    """Train to `steps`, reusing a finished run and resuming an interrupted one."""
+    """Train to `steps`, reusing a finished run and resuming an interrupted one; a run dir
+    trained with other arguments is refused, so a changed setting never reuses stale runs."""
     every = ["--sample-every", str(steps), "--checkpoint-every", "50"]
+    record = run / "ablation_args.json"
+    at = args.index("--threads")
+    setting = args[:at] + args[at + 2 :]  # threads change the speed, not the run
     if (run / CHECKPOINT_NAME).is_file():
+        if record.is_file() and json.loads(record.read_text()) != setting:
+            fail(f"{run} was trained with other settings; use another --runs or remove it")
         done = max((int(r["step"]) for r in read_metrics(run / "metrics.csv")), default=0)
         if done >= steps:
             return
@@ -150,6 +166,7 @@ def train(run: Path, args: list[str], steps: int) -> None:
     code = train_main(command)
     if code:
         raise SystemExit(code)
+    record.write_text(json.dumps(setting))
 
 
 def plot(runs: dict[str, Path], path: Path, title: str) -> None:
@@ -263,7 +280,7 @@ def main() -> None:
     overrides = [*args.set, *(HARSH if args.harsh else ())]
     common = [*BASE, "--threads", str(args.threads), *(a for o in overrides for a in ("--set", o))]
     results: dict[str, dict[str, dict]] = {}
-    photos = {} if args.no_quality else held_out_photos(384)
+    held_out = None if args.no_quality else HeldOut()
     with tempfile.TemporaryDirectory() as tmp, user_errors():
         root = args.runs or Path(tmp)
         runs = {}
@@ -278,8 +295,8 @@ def main() -> None:
                 ckpt["recoveries"],
                 config["optim"]["adaptive"]["damping_min"] if policy == "damped" else 0.0,
             )
-            if photos:
-                row |= cached_quality(run, photos, config, ckpt["step"])
+            if held_out is not None:
+                row |= held_out.figures(run, config, ckpt["step"])
             results.setdefault(policy, {})[str(seed)] = row
             runs.setdefault(seed, {})[policy] = run
         stem = f"adaptive_lr_ablation{'_harsh' if args.harsh else ''}"

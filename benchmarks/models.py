@@ -81,11 +81,11 @@ class TorchEngine:
 
     def __init__(self, checkpoint: Path) -> None:
         import torch
-        from export.checkpoint import build_generator, load_checkpoint
 
         from export.wrapper import FramesWrapper
+        from training.checkpoint import build_generator, load_generator_checkpoint
 
-        ckpt = load_checkpoint(checkpoint)
+        ckpt = load_generator_checkpoint(checkpoint)
         self.step = ckpt.step
         self.net = FramesWrapper(build_generator(ckpt)).eval()
         self.torch = torch  # the module imports torch only when a checkpoint is used

@@ -325,19 +325,18 @@ def summarize(opts: RunOptions, result: RunResult) -> Summary:
     )
 
 
-BATCH_HELP = f"""Stylize every video and image under INPUT_DIR (recursively) into OUTPUT_DIR,
-with the same relative paths.
-
-Each file gets what a single run guarantees (audio copy, timestamps, atomic outputs, no
-overwrite without --overwrite). OUTPUT_DIR/manifest.jsonl records each file's outcome (status,
-frames, fps, error); a rerun skips the files it records as done for the same input and
-settings, so an interrupted batch continues where it stopped. A bad file is reported and the
-others go on. Ctrl-C stops the files in progress, removes their unfinished outputs and exits
-130.
-
-Exit codes: 0 every file done or skipped; {EXIT_SOME_FAILED} some files failed (see the
-manifest); 2 bad usage, found before any file ran; 130 interrupted.
-"""
+BATCH_HELP = (
+    "Stylize every video and image under INPUT_DIR (recursively) into OUTPUT_DIR, with the same "
+    "relative paths.\n\n"
+    "Each file gets what a single run guarantees (audio copy, timestamps, atomic outputs, no "
+    "overwrite without --overwrite). OUTPUT_DIR/manifest.jsonl records each file's outcome "
+    "(status, frames, fps, error); a rerun skips the files it records as done for the same input "
+    "and settings, so an interrupted batch continues where it stopped. A bad file is reported "
+    "and the others go on. Ctrl-C stops the files in progress, removes their unfinished outputs "
+    "and exits 130.\n\n"
+    f"Exit codes: 0 every file done or skipped; {EXIT_SOME_FAILED} some files failed (see the "
+    "manifest); 2 bad usage, found before any file ran; 130 interrupted."
+)
 
 
 @app.command("batch", help=BATCH_HELP, short_help="Every video and image in a folder, resumable.")

@@ -106,15 +106,6 @@ class AdaptiveLRController:
         self.settings = settings or AdaptiveLRConfig()
         self.state = _State()
 
-    @property
-    def steps(self) -> int:
-        return self.state.steps
-
-    @property
-    def advantage(self) -> float:
-        """The error the policy acts on: a(t) (balance) or e(t) (damped)."""
-        return self.state.advantage
-
     def smoothed(self) -> tuple[float, float]:
         """Bias-corrected EMA of (L_D, L_G); the raw losses before any update."""
         s = self.state

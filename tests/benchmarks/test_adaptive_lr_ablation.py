@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 
 import pytest
 
-from benchmarks.adaptive_lr_ablation import high_frequency_share, summarize, verdict
+from benchmarks.adaptive_lr_ablation import high_frequency_share, summarize, train, verdict
 
 
 def test_high_frequency_share_separates_slow_swings_from_step_noise() -> None:
@@ -68,3 +69,27 @@ def test_verdict_checks_every_seed_against_fixed() -> None:
     results["fixed"]["1"]["collapsed"] = True
     harsh = verdict(results, harsh=True)
     assert "collapsed in 0 of 2 seeds; fixed collapsed in 1 of 2" in harsh[0]
+
+
+def test_a_kept_run_trained_with_other_settings_is_refused(tmp_path, capsys) -> None:
+    run = tmp_path / "damped-seed0"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"")
+    (run / "ablation_args.json").write_text(json.dumps(["--crop", "128", "--seed", "0"]))
+    args = ["--crop", "96", "--threads", "1", "--seed", "0"]
+    with pytest.raises(SystemExit) as stop:
+        train(run, args, 400)
+    assert stop.value.code == 2
+    assert "trained with other settings" in capsys.readouterr().err
+
+
+def test_a_finished_run_with_the_same_settings_is_reused_whatever_the_threads(tmp_path) -> None:
+    run = tmp_path / "fixed-seed0"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(b"")
+    (run / "ablation_args.json").write_text(json.dumps(["--crop", "128", "--seed", "0"]))
+    (run / "metrics.csv").write_text("step,loss_d\n399,1.0\n400,1.0\n")
+    train(run, ["--crop", "128", "--threads", "2", "--seed", "0"], 400)  # no training started
+    assert sorted(p.name for p in run.iterdir()) == [
+        "ablation_args.json", "checkpoint.pt", "metrics.csv",
+    ]  # fmt: skip

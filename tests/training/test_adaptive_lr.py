@@ -175,7 +175,7 @@ def test_a_checkpoint_of_the_unnamed_balance_controller_loads_as_balance():
     }  # fmt: skip
     c = AdaptiveLRController()
     c.load_state_dict(legacy)
-    assert c.policy == "balance" and c.settings.beta == 0.9 and c.steps == 50
+    assert c.policy == "balance" and c.settings.beta == 0.9 and c.state.steps == 50
     reference = make(beta=0.9, warmup=10)
     reference.load_state_dict(c.state_dict())
     assert c.update(0.5, 0.5) == reference.update(0.5, 0.5)

@@ -172,6 +172,7 @@ def test_vgg_features_give_perceptual_content_and_are_recorded(tiny_data, tmp_pa
 def test_transformernet_anchor_trains_and_exports_to_the_runtime_contract(tiny_data, tmp_path):
     import onnxruntime as ort
 
+    from benchmarks.models import TorchEngine
     from export.fusion import fold_normalization
     from export.onnx_export import export_fp32
     from export.wrapper import FramesWrapper
@@ -191,6 +192,8 @@ def test_transformernet_anchor_trains_and_exports_to_the_runtime_contract(tiny_d
     frames = torch.randint(0, 256, (1, 18, 21, 3), dtype=torch.uint8)  # not a stride multiple
     with torch.no_grad():
         expected = FramesWrapper(g)(frames).numpy()
+    # The benchmarks' torch stand-in for a model file runs the same contract.
+    assert (TorchEngine(run / "checkpoint.pt").run(frames.numpy()) == expected).all()
     path = tmp_path / "tn.onnx"
     path.write_bytes(export_fp32(fold_normalization(g)).SerializeToString())
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
