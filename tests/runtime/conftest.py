@@ -4,6 +4,7 @@ encoded with PyAV, and the real media in ../shared/data (tests skip when it is a
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -114,10 +115,20 @@ def virtual_display():
     """An Xvfb display for preview tests; skipped where Xvfb is not installed."""
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (apt-get install xvfb)")
-    display = f":{90 + os.getpid() % 100}"
-    server = subprocess.Popen(["Xvfb", display, "-screen", "0", "800x600x24"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    time.sleep(1.0)
+    # -displayfd: Xvfb picks a free display and writes its number once it accepts clients.
+    ready, writer = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(writer), "-screen", "0", "800x600x24"],
+        pass_fds=(writer,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.close(writer)
+    with os.fdopen(ready) as numbers:
+        if not select.select([numbers], [], [], 60)[0]:
+            server.kill()
+            raise AssertionError("Xvfb did not start within 60 s")
+        number = numbers.readline().strip()
+    assert number, "Xvfb exited before it accepted clients"
+    display = f":{number}"
     yield display
     server.terminate()
     server.wait(timeout=10)
