@@ -137,33 +137,45 @@ def virtual_display():
 ClipMaker = Callable[..., Path]
 
 
-@pytest.fixture
-def make_clip(tmp_path) -> ClipMaker:
+def encode_clip(
+    path: Path,
+    n: int = 24,
+    size: tuple[int, int] = (160, 96),
+    fps: int = 25,
+    rotation: int = 0,
+    audio: bool = False,
+    pts: list[int] | None = None,
+    time_base: Fraction | None = None,
+    color: tuple[int, int, int] | None = None,
+) -> Path:
     """Encode a synthetic clip with the project's clip writer: moving gradient (or one still
     `color`), optional tone, rotation tag and custom pts."""
+    size = even_size(*size)
+    if color is not None:
+        frames = (np.full((size[1], size[0], 3), color, np.uint8) for _ in range(n))
+    else:
+        frames = (gradient(i, size) for i in range(n))
+    return write_clip(
+        path, frames, size, fps, pts=pts, time_base=time_base,
+        rotation=rotation, audio=tone(n / fps) if audio else None,
+    )  # fmt: skip
 
-    def make(
-        name: str = "clip.mp4",
-        n: int = 24,
-        size: tuple[int, int] = (160, 96),
-        fps: int = 25,
-        rotation: int = 0,
-        audio: bool = False,
-        pts: list[int] | None = None,
-        time_base: Fraction | None = None,
-        color: tuple[int, int, int] | None = None,
-    ) -> Path:
-        size = even_size(*size)
-        if color is not None:
-            frames = (np.full((size[1], size[0], 3), color, np.uint8) for _ in range(n))
-        else:
-            frames = (gradient(i, size) for i in range(n))
-        return write_clip(
-            tmp_path / name, frames, size, fps, pts=pts, time_base=time_base,
-            rotation=rotation, audio=tone(n / fps) if audio else None,
-        )  # fmt: skip
+
+@pytest.fixture
+def make_clip(tmp_path) -> ClipMaker:
+    """`make_clip(name, **encode_clip options)`: a synthetic clip in this test's folder."""
+
+    def make(name: str = "clip.mp4", **options) -> Path:
+        return encode_clip(tmp_path / name, **options)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def long_clip(tmp_path_factory) -> Path:
+    """200 frames at 320x180, encoded once: long enough to interrupt a run of the slow model
+    at any point. Tests only read it."""
+    return encode_clip(tmp_path_factory.mktemp("clips") / "long.mp4", n=200, size=(320, 180))
 
 
 def cli_in_process(*args: object) -> subprocess.CompletedProcess:

@@ -94,12 +94,11 @@ def test_image_and_folder_inputs(invert_model, tmp_path):
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
-    sig, make_clip, slow_invert_model, media, tmp_path
+    sig, long_clip, slow_invert_model, media, tmp_path
 ):
-    clip = make_clip("long.mp4", n=200, size=(320, 180))
     out = tmp_path / "o.mp4"
     proc = subprocess.Popen(
-        [*CLI, clip, "-o", out, "--model", slow_invert_model, "-q", "--threads", "1"],
+        [*CLI, long_clip, "-o", out, "--model", slow_invert_model, "-q", "--threads", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -113,7 +112,7 @@ def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
     assert "Traceback" not in err
     assert out.exists() and not partial.exists()
     frames, times, _ = media.decode_video(out)
-    in_frames, in_times, _ = media.decode_video(clip)
+    in_frames, in_times, _ = media.decode_video(long_clip)
     assert 0 < len(frames) < 200
     assert times == in_times[: len(frames)]
     for a, b in zip(in_frames, frames, strict=False):

@@ -278,13 +278,12 @@ def test_resolution_change_mid_stream_scales_to_the_first_size(invert_model, med
     ],
 )
 def test_interrupt_at_any_point_leaves_no_torn_file(
-    sig, when, make_clip, slow_invert_model, media, tmp_path
+    sig, when, long_clip, slow_invert_model, media, tmp_path
 ):
-    clip = make_clip("long.mp4", n=200, size=(320, 180))
     out = tmp_path / "o.mp4"
     partial = tmp_path / "o.partial.mp4"
     proc = subprocess.Popen(
-        [*CLI, clip, "-o", out, "--model", slow_invert_model, "-q", "--threads", "1"],
+        [*CLI, long_clip, "-o", out, "--model", slow_invert_model, "-q", "--threads", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     if when == "before the first frame":  # past interpreter start-up, into the imports
@@ -305,7 +304,7 @@ def test_interrupt_at_any_point_leaves_no_torn_file(
     assert not partial.exists()
     if out.exists():  # a file exists only if it holds frames, and then it plays
         frames, times, _ = media.decode_video(out)
-        _, in_times, _ = media.decode_video(clip)
+        _, in_times, _ = media.decode_video(long_clip)
         assert 0 < len(frames) < 200 and times == in_times[: len(frames)]
     else:
         assert when in ("before the first frame", "early")
