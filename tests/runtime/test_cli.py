@@ -116,7 +116,7 @@ def test_interrupt_leaves_a_playable_file_with_the_frames_so_far(
     assert 0 < len(frames) < 200
     assert times == in_times[: len(frames)]
     for a, b in zip(in_frames, frames, strict=False):
-        assert np.abs(255 - a.astype(int) - b.astype(int)).mean() < 12
+        assert media.inversion_error(a, b) < 12
 
 
 def test_models_and_info_commands(invert_model):
