@@ -144,7 +144,7 @@ def test_demo_writes_a_stylized_clip_with_audio_and_never_overwrites(invert_mode
 
 def test_bench_reports_every_stage(invert_model):
     res = cli_in_process("bench", "--model", invert_model, "--sizes", "160x96", "--batch", "1,3",
-                         "--seconds", "1", "--json")  # fmt: skip
+                         "--seconds", "0.5", "--json")  # fmt: skip
     assert res.returncode == 0, res.stderr
     report = json.loads(res.stdout)
     assert [(r["size"], r["batch"]) for r in report["rows"]] == [("160x96", 1), ("160x96", 3)]
