@@ -12,10 +12,12 @@ import pytest
 import torch
 
 from training.checkpoint import load_checkpoint
+from training.cli import main
 
 from .conftest import TINY
 
 REPO = Path(__file__).resolve().parents[2]
+TRAINING = [sys.executable, "-m", "training"]
 
 # A writer that saves ~40 MB checkpoints back to back, each filled with its own step number,
 # so a kill lands inside a write most of the time and a torn file would show mixed contents.
@@ -60,10 +62,10 @@ def test_sigkill_mid_write_leaves_the_last_complete_checkpoint(tmp_path, delay):
 def test_training_killed_with_sigkill_resumes(tiny_data, tmp_path):
     content, painting = tiny_data
     run = tmp_path / "run"
-    base = [sys.executable, "-m", "training", "--content", str(content), "--style", str(painting),
-            "--out", str(run), *TINY, "--checkpoint-every", "1"]  # fmt: skip
-    proc = subprocess.Popen([*base, "--steps", "400"], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    args = ["--content", str(content), "--style", str(painting), "--out", str(run), *TINY,
+            "--checkpoint-every", "1"]  # fmt: skip
+    proc = subprocess.Popen([*TRAINING, *args, "--steps", "400"], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     # Checkpoints are written every step: once a few steps are logged, a kill often lands
     # inside a checkpoint write.
     _wait_for_steps(run, 3, proc)
@@ -72,9 +74,7 @@ def test_training_killed_with_sigkill_resumes(tiny_data, tmp_path):
     killed_at = torch.load(run / "checkpoint.pt", weights_only=True)["step"]
     assert 0 < killed_at < 400
     target = killed_at + 3
-    res = subprocess.run([*base, "--resume", "--steps", str(target)], cwd=REPO,
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert res.returncode == 0, res.stderr
+    assert main([*args, "--resume", "--steps", str(target)]) == 0  # in process: no second start-up
     assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == target
 
 
@@ -83,10 +83,12 @@ def test_ctrl_c_or_sigterm_saves_the_step_in_progress(tiny_data, tmp_path, sig):
     content, painting = tiny_data
     run = tmp_path / "run"
     # Periodic checkpoints are rare here, so only the stop itself can save the steps done.
-    base = [sys.executable, "-m", "training", "--content", str(content), "--style", str(painting),
-            "--out", str(run), *TINY, "--checkpoint-every", "10000"]  # fmt: skip
-    proc = subprocess.Popen([*base, "--steps", "5000"], cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    args = ["--content", str(content), "--style", str(painting), "--out", str(run), *TINY,
+            "--checkpoint-every", "10000"]  # fmt: skip
+    proc = subprocess.Popen(
+        [*TRAINING, *args, "--steps", "5000"], cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
     _wait_for_steps(run, 2, proc)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -95,6 +97,5 @@ def test_ctrl_c_or_sigterm_saves_the_step_in_progress(tiny_data, tmp_path, sig):
     assert f"stopped after step {step} (saved)" in err
     logged = (run / "metrics.csv").read_text().split()
     assert step > 0 and int(logged[-1].split(",")[0]) == step  # the last step logged is saved
-    res = subprocess.run([*base, "--resume", "--steps", str(step + 2)], cwd=REPO,
-                         capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert res.returncode == 0, res.stderr
+    assert main([*args, "--resume", "--steps", str(step + 2)]) == 0
+    assert torch.load(run / "checkpoint.pt", weights_only=True)["step"] == step + 2
