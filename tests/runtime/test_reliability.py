@@ -266,7 +266,7 @@ def test_resolution_change_mid_stream_scales_to_the_first_size(invert_model, med
             packet.stream = stream
             out.mux(packet)
     out_path = tmp_path / "out.mp4"
-    res = run_cli(src, "-o", out_path, "--model", invert_model, "--json")
+    res = cli_in_process(src, "-o", out_path, "--model", invert_model, "--json")
     assert res.returncode == 0, res.stderr
     assert "frame size changes from 160x96 to 128x80" in res.stderr
     frames, _, _ = media.decode_video(out_path)

@@ -4,7 +4,6 @@ to pyvirtualcam exactly as its documented contract asks (RGB uint8, the camera's
 from __future__ import annotations
 
 import glob
-import subprocess
 import sys
 from fractions import Fraction
 from typing import ClassVar
@@ -17,7 +16,7 @@ from stream_astgan.errors import UsageError
 from stream_astgan.frames import Frame
 from stream_astgan.runner import RunOptions, stylize
 
-CLI = [sys.executable, "-m", "stream_astgan"]
+from .conftest import cli_in_process
 
 
 def test_without_pyvirtualcam_the_message_says_what_to_install(monkeypatch):
@@ -67,10 +66,7 @@ def test_a_missing_device_stops_the_run_before_it_starts(
 @pytest.mark.skipif(bool(glob.glob("/dev/video*")), reason="this machine has video devices")
 def test_the_cli_says_it_in_one_line_with_exit_code_2(pyvirtualcam, make_clip, invert_model):
     clip = make_clip("cam.mp4", n=10)
-    res = subprocess.run(
-        [*CLI, "--webcam", str(clip), "--no-preview", "--vcam", "--model", str(invert_model)],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    res = cli_in_process("--webcam", clip, "--no-preview", "--vcam", "--model", invert_model)
     assert res.returncode == 2
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --vcam: no virtual camera")
