@@ -59,12 +59,16 @@ def save_atomic(path: Path, obj: Any) -> None:
         torch.save(obj, f)
 
 
+def milestone_name(step: int) -> str:
+    """The kept copy of step N, relative to the run dir."""
+    return f"{MILESTONES_DIR}/step_{step:06d}.pt"
+
+
 def keep_milestone(checkpoint: Path, step: int) -> Path:
     """Hard-link (or copy) the latest checkpoint to checkpoints/step_N.pt: GAN quality is not
     monotonic in the step, so the best state is picked by eye after the run, not assumed last."""
-    folder = checkpoint.parent / MILESTONES_DIR
-    folder.mkdir(exist_ok=True)
-    target = folder / f"step_{step:06d}.pt"
+    target = checkpoint.parent / milestone_name(step)
+    target.parent.mkdir(exist_ok=True)
     tmp = partial_path(target)
     tmp.unlink(missing_ok=True)
     try:

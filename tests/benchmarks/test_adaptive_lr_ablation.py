@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from benchmarks.adaptive_lr_ablation import high_frequency_share, summarize, train, verdict
+from benchmarks.adaptive_lr_ablation import high_frequency_share, summarize, verdict
+from benchmarks.trained_runs import train
 
 
 def test_high_frequency_share_separates_slow_swings_from_step_noise() -> None:
