@@ -53,6 +53,10 @@ SUITE = (
         ("--steps", "400"), 3600, in_default_run=False,
     ),
     Benchmark(
+        "recipe_ab", "Recipe A/B: one change at a time, on held-out photos", ("--steps", "300"),
+        7200, in_default_run=False,
+    ),
+    Benchmark(
         "batch", "Batches: files per minute against a shell loop", (), 600, in_default_run=False,
     ),
     Benchmark(

@@ -39,7 +39,7 @@ class GeneratorConfig:
     downsamples: int = 3  # number of 2x reductions; stride = 2**downsamples
     res_blocks: int = 5  # residual blocks at the deepest level
     bottleneck: int = 2  # inner width of a residual block = deep width // bottleneck
-    norm: str = "none"  # none | batch (folds into convs at export) | instance
+    norm: str = "instance"  # instance | batch (folds into convs at export) | none
     padding: str = "reflect"  # reflect: no border bands (slower in ORT) | zeros
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
@@ -93,7 +93,7 @@ class LossConfig:
     structure: float = 2.0  # local luminance correlation with the photo (edges, faces, text)
     colour: float = 1.0  # per-channel mean/std of the output vs the painting's palette
     tv: float = 0.1  # total variation (more smooths the strokes away)
-    temporal: float = 10.0  # hinge on the flicker ratio of G(next) vs warp(G(x)), see below
+    temporal: float = 0.5  # hinge on the flicker ratio of G(next) vs warp(G(x)); 2 forbids strokes
     temporal_target: float = 1.0  # flicker ratio (stylized / source warping error) allowed free
     temporal_noise: float = 0.01  # std of the sensor noise in the synthetic next frame
     warp_strength: float = 0.04  # size of the random smooth warp, as a fraction of the crop

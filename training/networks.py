@@ -3,12 +3,14 @@
 The generator is built for ONNX Runtime on a CPU: plain 3x3/1x1 convolutions, and a
 PixelUnshuffle in and PixelShuffle out so the full-resolution work is a reshuffle of values,
 not a real convolution (export turns each into a one-hot strided convolution, which ONNX
-Runtime runs faster). Most of its work happens at 1/2**downsamples resolution, with no
-normalisation by default (batch norm, an option, is folded into the convolutions by
-`fuse_for_inference()`). The decoder climbs back one level at a time by default with bilinear
-upsampling and a 3x3 convolution, adding the encoder's features of that level (skips); sub-pixel
-convolutions (ICNR-initialised, so no checkerboard at step 0) and nearest-neighbour upsampling
-are the config's other choices. `GeneratorConfig` in config.py holds the defaults.
+Runtime runs faster). Most of its work happens at 1/2**downsamples resolution. Instance
+normalisation is the default: without it the generator stays in the photo's colour-graded
+minimum and never paints strokes (batch norm, an option, is folded into the convolutions by
+`fuse_for_inference()`; `none` is the fastest). The decoder climbs back one level at a time by
+default with bilinear upsampling and a 3x3 convolution, adding the encoder's features of that
+level (skips); sub-pixel convolutions (ICNR-initialised, so no checkerboard at step 0) and
+nearest-neighbour upsampling are the config's other choices. `GeneratorConfig` in config.py
+holds the defaults.
 """
 
 from __future__ import annotations
