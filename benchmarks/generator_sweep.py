@@ -34,7 +34,7 @@ from benchmarks.frontier import pareto_front, plot_frontier
 from benchmarks.generator_speed import CANDIDATES, measure
 from benchmarks.models import PHOTOS, SHARED_DATA
 from benchmarks.report import RESULTS, write_report
-from benchmarks.usage import fail
+from benchmarks.usage import chosen, fail
 from training.cli import main as train_main
 from training.config import GeneratorConfig
 from training.metrics import read_metrics
@@ -72,10 +72,7 @@ def main() -> None:
     parser.add_argument("--style", default=str(STYLE), help="painting")
     parser.add_argument("--repeats", type=int, default=20, help="timed ORT runs per size")
     args = parser.parse_args()
-    names = [n for n in args.only.split(",") if n] or list(CANDIDATES)
-    unknown = [n for n in names if n not in CANDIDATES]
-    if unknown:
-        fail(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(CANDIDATES)}")
+    names = chosen(args.only, CANDIDATES)
     if not 0 <= args.init_steps < args.steps:
         fail(f"--init-steps must be below --steps ({args.steps}), got {args.init_steps}")
     training = [

@@ -34,7 +34,7 @@ from benchmarks.contact_sheet import save_jpeg
 from benchmarks.models import TorchEngine
 from benchmarks.report import RESULTS, write_report
 from benchmarks.trained_runs import HeldOut, train
-from benchmarks.usage import fail, user_errors
+from benchmarks.usage import chosen, user_errors
 from training.checkpoint import CHECKPOINT_NAME, milestone_name
 
 BASE = ("--config", "training/configs/starry-night.toml")
@@ -87,16 +87,12 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, help="keep (and reuse) the run dirs here")
     parser.add_argument("--threads", type=int, default=0, help="torch threads per run (0: all)")
     args = parser.parse_args()
-    wanted = [v for v in args.only.split(",") if v] or list(SLUGS)
-    unknown = [v for v in wanted if v not in SLUGS]
-    if unknown:
-        fail(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(SLUGS)}")
-    chosen = [SLUGS[v] for v in wanted]
+    variants = [SLUGS[v] for v in chosen(args.only, SLUGS)]
     held_out = HeldOut()
     results, rows = {}, []
     with tempfile.TemporaryDirectory() as tmp, user_errors():
         root = args.runs or Path(tmp)
-        for name in chosen:
+        for name in variants:
             run = root / slug(name)
             overrides = [a for o in VARIANTS[name] for a in ("--set", o)]
             train(run, [*BASE, "--threads", str(args.threads), *overrides], args.steps)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from stream_astgan.errors import AstganError
 
@@ -27,3 +27,14 @@ def fail(message: str) -> None:
     """A usage error found by the benchmark itself (exit code 2)."""
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def chosen(only: str, known: Iterable[str]) -> list[str]:
+    """The names a comma-separated `--only` picks (all when empty), in its order; an unknown
+    name is a one-line error that lists the known ones."""
+    known = list(known)
+    names = [n for n in only.split(",") if n] or known
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        fail(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    return names

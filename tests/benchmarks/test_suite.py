@@ -42,3 +42,12 @@ def test_report_gathers_every_table_suite_first(tmp_path: Path) -> None:
 def test_frontier_keeps_only_undominated_variants() -> None:
     points = {"fast": (0.5, 60.0), "good": (0.2, 30.0), "worse": (0.6, 50.0), "mid": (0.3, 40.0)}
     assert pareto_front(points) == ["good", "mid", "fast"]
+
+
+def test_only_picks_in_its_order_and_refuses_unknown_names() -> None:
+    from benchmarks.usage import chosen
+
+    assert chosen("", ["a", "b"]) == ["a", "b"]
+    assert chosen("b,a", ["a", "b"]) == ["b", "a"]
+    with pytest.raises(SystemExit):
+        chosen("a,c", ["a", "b"])
