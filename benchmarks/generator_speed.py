@@ -20,6 +20,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from benchmarks.usage import chosen
 from stream_astgan.engine import session_options
 from stream_astgan.sizing import parse_sizes
 from stream_astgan.timing import interleaved_median_seconds
@@ -29,8 +30,9 @@ from training.networks import build_generator, count_macs
 CANDIDATES = {
     "default": GeneratorConfig(),
     "zero-pad": replace(GeneratorConfig(), padding="zeros"),
+    "norm-all-levels": replace(GeneratorConfig(), plain_levels=0),
+    "no-norm": replace(GeneratorConfig(), norm="none", plain_levels=0),
     "batch-norm": replace(GeneratorConfig(), norm="batch"),
-    "instance-norm": replace(GeneratorConfig(), norm="instance"),
     "no-skips": replace(GeneratorConfig(), skips=False),
     "pixelshuffle": replace(GeneratorConfig(), upsample="pixelshuffle"),
     "resize-conv": replace(GeneratorConfig(), upsample="nearest"),
@@ -88,7 +90,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/generator_speed.json"))
     args = parser.parse_args()
     sizes = parse_sizes(args.sizes)
-    names = args.only.split(",") if args.only else list(CANDIDATES)
+    names = chosen(args.only, CANDIDATES)
     torch.set_num_threads(2)
     results = {}
     for name in names:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from stream_astgan.atomic import atomic_file, commit, partial_path
-from training.config import GeneratorConfig, config_hash
+from training.config import GeneratorConfig, config_hash, upgrade_config
 from training.errors import CheckpointError, TrainingError
 from training.networks import build_generator as build
 
@@ -145,7 +145,7 @@ def load_generator_checkpoint(path: Path) -> Checkpoint:
 def build_generator(ckpt: Checkpoint) -> nn.Module:
     """The generator the checkpoint describes, with its weights loaded, in eval mode."""
     try:
-        cfg = GeneratorConfig(**ckpt.config["generator"])
+        cfg = GeneratorConfig(**upgrade_config(ckpt.config)["generator"])
     except TypeError as e:
         raise CheckpointError(
             f"{ckpt.path}: its generator config does not fit this version of training ({e})"

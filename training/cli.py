@@ -29,6 +29,7 @@ from training.config import (
     load_toml,
     parse_assignment,
     resolve_config,
+    upgrade_config,
     validate,
 )
 from training.data import DataWarning, style_name
@@ -179,7 +180,7 @@ def resume_config(run_dir: Path, layers: list[dict[str, Any]]) -> TrainConfig:
     path = run_dir / CONFIG_NAME
     if not (run_dir / CHECKPOINT_NAME).is_file() or not path.is_file():
         raise TrainingError(f"{run_dir} holds no run to resume; start it without --resume")
-    saved = json.loads(path.read_text())
+    saved = upgrade_config(json.loads(path.read_text()))
     changed = {}
     for layer in layers:
         changed |= _flatten(layer)

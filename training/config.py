@@ -2,7 +2,7 @@
 
 The resolved `TrainConfig` is saved in the run directory and inside every checkpoint as
 `dataclasses.asdict(cfg)`, so a checkpoint alone says how its generator was built
-(`GeneratorConfig(**ckpt["config"]["generator"])`) and how it was trained.
+(`config_from_dict(ckpt["config"]).generator`) and how it was trained.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ class GeneratorConfig:
     bottleneck: int = 2  # inner width of a residual block = deep width // bottleneck
     norm: str = "instance"  # instance | batch (folds into convs at export) | none
     padding: str = "reflect"  # reflect: no border bands (slower in ORT) | zeros
+    plain_levels: int = 2  # the first N levels (1/2, 1/4 resolution) use no normalization and
+    # zero padding whatever `norm` and `padding` say: at high resolution those cost the most
+    # time, while the strokes are made at the deep levels (REPORT.md, "generator speed")
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
     residual: bool = False  # predict a change of the photo (sigmoid(logit(x) + net)), not the image
@@ -265,9 +268,21 @@ def resolve_config(*layers: dict[str, Any]) -> TrainConfig:
     return cfg
 
 
+ADDED_GENERATOR_KEYS = {"plain_levels": 0}
+"""Generator keys added after runs were saved, with the value that rebuilds those runs' networks."""
+
+
+def upgrade_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved config with the keys added since it was written, set to what it was trained with."""
+    generator = config.get("generator")
+    if not isinstance(generator, dict):
+        return config
+    return {**config, "generator": {**ADDED_GENERATOR_KEYS, **generator}}
+
+
 def config_from_dict(config: dict[str, Any]) -> TrainConfig:
-    """Rebuild a TrainConfig from a checkpoint's or run dir's plain dict."""
-    return _build(TrainConfig, config, "")
+    """Rebuild a TrainConfig from a checkpoint's or run dir's plain dict (older ones upgraded)."""
+    return _build(TrainConfig, upgrade_config(config), "")
 
 
 def validate(cfg: TrainConfig) -> None:
@@ -290,6 +305,8 @@ def validate(cfg: TrainConfig) -> None:
             f"data.crop ({cfg.data.crop}) must be a multiple of the generator stride ({stride}) "
             "and generator.downsamples must be >= 1"
         )
+    if not 0 <= cfg.generator.plain_levels <= cfg.generator.downsamples:
+        raise TrainingError("generator.plain_levels must be between 0 and generator.downsamples")
     if cfg.data.crop < 2 * cfg.loss.pooled_factor or cfg.data.batch_size < 1:
         raise TrainingError("data.crop must be >= 2 * loss.pooled_factor and data.batch_size >= 1")
     if cfg.optim.adaptive.max_scale < 1:

@@ -6,7 +6,9 @@ not a real convolution (export turns each into a one-hot strided convolution, wh
 Runtime runs faster). Most of its work happens at 1/2**downsamples resolution. Instance
 normalisation is the default: without it the generator stays in the photo's colour-graded
 minimum and never paints strokes (batch norm, an option, is folded into the convolutions by
-`fuse_for_inference()`; `none` is the fastest). The decoder climbs back one level at a time by
+`fuse_for_inference()`; `none` is the fastest). It and reflect padding apply only below the
+`plain_levels` high-resolution levels, where their memory passes cost the most time and the
+strokes are not made. The decoder climbs back one level at a time by
 default with bilinear upsampling and a 3x3 convolution, adding the encoder's features of that
 level (skips); sub-pixel convolutions (ICNR-initialised, so no checkerboard at step 0) and
 nearest-neighbour upsampling are the config's other choices. `GeneratorConfig` in config.py
@@ -109,20 +111,23 @@ class Upsample(nn.Module):
     pixelshuffle: 1x1 conv to 4x channels + PixelShuffle (ICNR init), add skip;
     nearest: nearest 2x + 3x3 conv (resize-conv, Odena et al. 2016), add skip."""
 
-    def __init__(self, cin: int, cout: int, mode: str, conv: ConvFactory, last: bool) -> None:
+    def __init__(
+        self, cin: int, cout: int, mode: str, low: ConvFactory, high: ConvFactory, last: bool
+    ) -> None:
+        """`low` makes the convolutions at the input's resolution, `high` those at twice it."""
         super().__init__()
         self.refine: nn.Module = nn.Identity()
         if mode == "bilinear":
-            self.pre, self.post = conv(cin, cout, 1), nn.Identity()
+            self.pre, self.post = low(cin, cout, 1), nn.Identity()
             self.resample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
             if not last:
-                self.refine = conv(cout, cout, 3)
+                self.refine = high(cout, cout, 3)
         elif mode == "pixelshuffle":
-            self.pre, self.post = conv(cin, cout * 4, 1), nn.Identity()
+            self.pre, self.post = low(cin, cout * 4, 1), nn.Identity()
             icnr_(self.pre.conv, 2)
             self.resample = nn.PixelShuffle(2)
         else:
-            self.pre, self.post = nn.Identity(), conv(cin, cout, 3)
+            self.pre, self.post = nn.Identity(), high(cin, cout, 3)
             self.resample = nn.Upsample(scale_factor=2, mode="nearest")
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
@@ -137,21 +142,31 @@ class Generator(nn.Module):
         super().__init__()
         self.stride = 2**cfg.downsamples
         widths = [min(cfg.width * 2**i, cfg.max_width) for i in range(cfg.downsamples)]
-        conv = partial(ConvNormAct, norm=cfg.norm, padding=cfg.padding)
+
+        def conv(level: int) -> ConvFactory:  # the convolutions whose output is at `level`
+            plain = level < cfg.plain_levels
+            return partial(
+                ConvNormAct,
+                norm="none" if plain else cfg.norm,
+                padding="zeros" if plain else cfg.padding,
+            )
+
         # Level 0 is 1/2 resolution: a space-to-depth reshuffle replaces a full-res conv.
-        self.stem = nn.Sequential(nn.PixelUnshuffle(2), conv(12, widths[0], 3))
+        self.stem = nn.Sequential(nn.PixelUnshuffle(2), conv(0)(12, widths[0], 3))
         self.down = nn.ModuleList(
-            conv(widths[i], widths[i + 1], 3, stride=2) for i in range(cfg.downsamples - 1)
+            conv(i + 1)(widths[i], widths[i + 1], 3, stride=2) for i in range(cfg.downsamples - 1)
         )
+        deep = cfg.downsamples - 1
         self.blocks = nn.Sequential(
-            *(ResidualBlock(widths[-1], cfg.bottleneck, conv) for _ in range(cfg.res_blocks))
+            *(ResidualBlock(widths[-1], cfg.bottleneck, conv(deep)) for _ in range(cfg.res_blocks))
         )
         self.up = nn.ModuleList(
-            Upsample(widths[i + 1], widths[i], cfg.upsample, conv, last=i == 0)
+            Upsample(widths[i + 1], widths[i], cfg.upsample, conv(i + 1), conv(i), last=i == 0)
             for i in reversed(range(cfg.downsamples - 1))
         )
         self.skips = cfg.skips
-        self.head = nn.Conv2d(widths[0], 12, 3, padding=1, padding_mode=cfg.padding)
+        head_padding = "zeros" if cfg.plain_levels > 0 else cfg.padding
+        self.head = nn.Conv2d(widths[0], 12, 3, padding=1, padding_mode=head_padding)
         icnr_(self.head, 2)
         self.residual = cfg.residual
         if self.residual:  # start as the identity: the photo passes through unchanged

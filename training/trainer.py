@@ -39,7 +39,7 @@ from training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from training.config import TrainConfig, config_hash, config_to_dict
+from training.config import TrainConfig, config_hash, config_to_dict, upgrade_config
 from training.data import (
     ContentSampler,
     StyleSampler,
@@ -202,7 +202,7 @@ class Trainer:
             save_checkpoint(self.run_dir / CHECKPOINT_NAME, self.checkpoint())
 
     def _load(self, ckpt: dict[str, Any]) -> None:
-        if ckpt["config"]["generator"] != self.config_dict["generator"]:
+        if upgrade_config(ckpt["config"])["generator"] != self.config_dict["generator"]:
             raise TrainingError("the checkpoint's generator config differs from this run's")
         self.g.load_state_dict(ckpt["generator_train"])
         if self.g_ema is not None:

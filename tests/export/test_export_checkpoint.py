@@ -109,6 +109,19 @@ def test_checkpoints_for_other_configs_build_their_own_network(
     assert build_generator(load_checkpoint(path)).stride == 4
 
 
+def test_checkpoints_from_before_plain_levels_build_the_network_they_trained(
+    tmp_path: Path, make_checkpoint
+) -> None:
+    """Their config has no plain_levels and their weights normalise every level."""
+    path = make_checkpoint(tmp_path / "old.pt", norm="instance", plain_levels=0)
+    raw = torch.load(path, weights_only=True)
+    del raw["config"]["generator"]["plain_levels"]
+    raw["config_hash"] = config_hash(raw["config"])
+    torch.save(raw, path)
+    generator = build_generator(load_checkpoint(path))
+    assert isinstance(generator.stem[1].norm, torch.nn.InstanceNorm2d)
+
+
 def test_training_writes_what_export_reads(checkpoint_path: Path, tmp_path: Path) -> None:
     """Both sides of the contract: training's own writer, export's reader."""
     writer = pytest.importorskip("training.checkpoint")

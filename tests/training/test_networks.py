@@ -21,7 +21,8 @@ from training.networks import (
         GeneratorConfig(),
         GeneratorConfig(norm="batch", padding="zeros"),
         GeneratorConfig(residual=True, smooth_output=False, upsample="pixelshuffle"),
-        GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, norm="instance"),
+        GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, plain_levels=0),
+        GeneratorConfig(norm="batch", plain_levels=1),
         GeneratorConfig(width=8, downsamples=4, bottleneck=1, upsample="nearest", skips=False),
     ],
 )
@@ -42,6 +43,34 @@ def test_generator_shape_range_and_fusion(cfg):
         assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules())
     shuffles = (torch.nn.PixelShuffle, torch.nn.PixelUnshuffle)
     assert not any(isinstance(m, shuffles) for m in (g.stem[0], g.to_rgb))
+
+
+def test_normalization_and_reflect_padding_only_below_the_plain_levels():
+    """At the default plain_levels=2 every instance norm and reflect pad sees 1/8 resolution
+    (the strokes' level); the 1/2 and 1/4 levels, where they cost the most, have neither."""
+    g = build_generator(GeneratorConfig(downsamples=3, plain_levels=2))
+    x = torch.rand(1, 3, 64, 96)
+    sizes: dict[str, tuple[int, int]] = {}
+
+    def record(name: str):
+        def hook(module, inputs, output) -> None:
+            sizes[name] = tuple(output.shape[-2:])
+
+        return hook
+
+    hooks = [
+        m.register_forward_hook(record(n))
+        for n, m in g.named_modules()
+        if isinstance(m, torch.nn.InstanceNorm2d)
+        or (isinstance(m, torch.nn.Conv2d) and m.padding_mode == "reflect")
+    ]
+    g(x)
+    for hook in hooks:
+        hook.remove()
+    assert len(sizes) > 10 and set(sizes.values()) == {(8, 12)}, sizes
+    everywhere = build_generator(GeneratorConfig(downsamples=3, plain_levels=0))
+    norms = sum(isinstance(m, torch.nn.InstanceNorm2d) for m in everywhere.modules())
+    assert norms == sum(n.endswith("norm") for n in sizes) + 4  # stem, down.0, two decoder
 
 
 @pytest.mark.parametrize("factor", [2, 4])
