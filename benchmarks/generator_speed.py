@@ -3,15 +3,14 @@
 Each candidate is built from `training.networks`, batch norm folded, exported to a temporary
 ONNX file (float32 NCHW, no uint8 wrapper) and timed with ONNX Runtime's CPU provider at
 batch 1, 2 intra-op threads, spinning off: the setting the runtime uses beside decode and
-encode. Prints params, GMAC per 640x360 frame and fps; writes JSON to benchmarks/results/.
+encode. Writes results/generator_speed.{json,md}: params, GMAC per 640x360 frame and fps.
 
-    python -m benchmarks.generator_speed [--sizes 640x360,1280x720] [--repeats 20]
+    python -m benchmarks.generator_speed [--sizes 640x360,1280x720] [--repeats 20] [--only a,b]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from benchmarks.report import write_report
 from benchmarks.usage import chosen
 from stream_astgan.engine import session_options
 from stream_astgan.sizing import parse_sizes
@@ -87,19 +87,37 @@ def main() -> None:
     parser.add_argument("--sizes", default="640x360,1280x720", help="comma-separated WxH list")
     parser.add_argument("--repeats", type=int, default=20, help="timed runs per size")
     parser.add_argument("--only", default="", help="comma-separated candidate names")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/generator_speed.json"))
     args = parser.parse_args()
     sizes = parse_sizes(args.sizes)
     names = chosen(args.only, CANDIDATES)
     torch.set_num_threads(2)
     results = {}
     for name in names:
-        row = measure(CANDIDATES[name], sizes, args.repeats)
-        results[name] = row
-        fps = "  ".join(f"{k[4:]}: {v:6.1f} fps" for k, v in row.items() if k.startswith("fps_"))
-        print(f"{name:14s} params {row['params']:7d}  {row['gmac_640x360']:.3f} GMAC  {fps}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+        results[name] = measure(CANDIDATES[name], sizes, args.repeats)
+    columns = [f"fps_{w}x{h}" for w, h in sizes]
+    table = [
+        f"Model only: float NCHW input, ONNX Runtime CPU, batch 1, 2 threads, spinning off, "
+        f"median of {args.repeats} interleaved runs.",
+        "",
+        "| candidate | differences from the default | params | GMAC/640x360 | "
+        + " | ".join(f"fps {c[4:]}" for c in columns)
+        + " |",
+        "| --- | --- | ---: | ---: | " + " | ".join("---:" for _ in columns) + " |",
+        *(
+            f"| {n} | {describe(CANDIDATES[n])} | {r['params']} | {r['gmac_640x360']} | "
+            + " | ".join(str(r[c]) for c in columns)
+            + " |"
+            for n, r in results.items()
+        ),
+    ]
+    write_report("generator_speed", {"candidates": results}, table)
+
+
+def describe(cfg: GeneratorConfig) -> str:
+    """The fields where `cfg` differs from the default, as key=value."""
+    default = asdict(GeneratorConfig())
+    changed = {k: v for k, v in asdict(cfg).items() if default[k] != v}
+    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "-"
 
 
 if __name__ == "__main__":

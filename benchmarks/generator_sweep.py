@@ -31,7 +31,7 @@ import torch
 
 from benchmarks.adaptive_lr_ablation import summarize
 from benchmarks.frontier import pareto_front, plot_frontier
-from benchmarks.generator_speed import CANDIDATES, measure
+from benchmarks.generator_speed import CANDIDATES, describe, measure
 from benchmarks.models import PHOTOS, SHARED_DATA
 from benchmarks.report import RESULTS, write_report
 from benchmarks.usage import chosen, fail
@@ -124,13 +124,6 @@ def main() -> None:
         "![fps against style loss](generator_sweep.png)",
     ]
     write_report("generator_sweep", result, table)
-
-
-def describe(cfg: GeneratorConfig) -> str:
-    """The fields where `cfg` differs from the default, as key=value."""
-    default = dataclasses.asdict(GeneratorConfig())
-    changed = {k: v for k, v in dataclasses.asdict(cfg).items() if default[k] != v}
-    return ", ".join(f"{k}={v}" for k, v in changed.items()) or "-"
 
 
 if __name__ == "__main__":
