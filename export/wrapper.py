@@ -15,11 +15,14 @@ from torch import nn
 class FramesWrapper(nn.Module):
     """uint8 [N, H, W, 3] RGB -> generator -> uint8 [N, H, W, 3], for any H and W.
 
-    The frame is padded to the generator's stride by repeating its edge pixels: zero padding
-    would feed black borders into the convolutions and darken the picture's edges, and reflect
-    padding fails on frames smaller than the padding. Frames are also padded to at least two
-    strides, so that the deepest level is 2x2 or more and the network's own reflect padding
-    has something to reflect. The padding is cropped off afterwards.
+    The frame gets a margin of one stride on every side, and is padded to the generator's
+    stride, by repeating its edge pixels: zero padding would feed black borders into the
+    convolutions and darken the picture's edges, and reflect padding fails on frames smaller
+    than the padding. The margin keeps the generator's own border effects (its zero-padded
+    high-resolution levels draw a line along the edges) out of the picture, for a few percent
+    more pixels; it also makes the deepest level 3x3 or more even for a 1-pixel frame, so the
+    network's own reflect padding has something to reflect. The padding is cropped off
+    afterwards.
     """
 
     def __init__(self, generator: nn.Module) -> None:
@@ -33,14 +36,14 @@ class FramesWrapper(nn.Module):
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         height, width = frames.shape[1], frames.shape[2]
         x = frames.permute(0, 3, 1, 2).to(torch.float32) / 255.0
-        pad_h = self._padded(height) - height
-        pad_w = self._padded(width) - width
-        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-        y = self.generator(x)[:, :, :height, :width]
+        m = self.stride  # the margin
+        pad_h = self._padded(height + 2 * m) - height - m
+        pad_w = self._padded(width + 2 * m) - width - m
+        x = F.pad(x, (m, pad_w, m, pad_h), mode="replicate")
+        y = self.generator(x)[:, :, m : m + height, m : m + width]
         y = torch.round(torch.clamp(y, 0.0, 1.0) * 255.0)
         return y.to(torch.uint8).permute(0, 2, 3, 1)
 
     def _padded(self, size: int) -> int:
-        """`size` rounded up to the stride, and at least two strides (symbolic when traced)."""
-        rounded = (size + self.stride - 1) // self.stride * self.stride
-        return torch.sym_max(rounded, 2 * self.stride)
+        """`size` rounded up to the stride (symbolic when traced)."""
+        return (size + self.stride - 1) // self.stride * self.stride

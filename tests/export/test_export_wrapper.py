@@ -48,10 +48,32 @@ def test_padding_repeats_the_edge_pixels_so_borders_do_not_darken() -> None:
     frames = torch.randint(0, 256, (1, 13, 21, 3), dtype=torch.uint8)
     FramesWrapper(generator)(frames)
     seen = generator.seen
-    assert seen is not None and seen.shape == (1, 3, 16, 24)
-    last_row, last_col = seen[:, :, 12:13, :], seen[:, :, :, 20:21]
-    assert torch.equal(seen[:, :, 13:, :], last_row.expand(-1, -1, 3, -1))
-    assert torch.equal(seen[:, :, :, 21:], last_col.expand(-1, -1, -1, 3))
+    # a margin of one stride (8) on every side, then up to the stride: 13+16 -> 32, 21+16 -> 40
+    assert seen is not None and seen.shape == (1, 3, 32, 40)
+    picture = frames.permute(0, 3, 1, 2).float() / 255
+    assert torch.equal(seen[:, :, 8:21, 8:29], picture)
+    first_row, last_row = seen[:, :, 8:9, :], seen[:, :, 20:21, :]
+    first_col, last_col = seen[:, :, :, 8:9], seen[:, :, :, 28:29]
+    assert torch.equal(seen[:, :, :8, :], first_row.expand(-1, -1, 8, -1))
+    assert torch.equal(seen[:, :, 21:, :], last_row.expand(-1, -1, 11, -1))
+    assert torch.equal(seen[:, :, :, :8], first_col.expand(-1, -1, -1, 8))
+    assert torch.equal(seen[:, :, :, 29:], last_col.expand(-1, -1, -1, 11))
+
+
+def test_the_margin_keeps_a_zero_padded_generator_s_border_out_of_the_picture() -> None:
+    """A 3x3 box filter with zero padding darkens the outermost pixels of a flat grey frame
+    (to 4/9 in the corners); with the margin those pixels are computed from the repeated edge."""
+
+    class ZeroPaddedBlur(nn.Module):
+        stride = 8
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            box = torch.full((3, 1, 3, 3), 1 / 9)
+            return torch.nn.functional.conv2d(x, box, padding=1, groups=3)
+
+    frames = torch.full((1, 24, 40, 3), 200, dtype=torch.uint8)
+    out = FramesWrapper(ZeroPaddedBlur())(frames)
+    assert torch.equal(out, frames)
 
 
 def test_output_is_clamped_and_rounded() -> None:
@@ -71,8 +93,10 @@ def test_a_generator_without_stride_is_refused() -> None:
         FramesWrapper(nn.Identity())
 
 
-def test_tiny_frames_are_padded_to_two_strides() -> None:
+def test_tiny_frames_reach_three_strides() -> None:
     """The network's own reflect padding needs a deepest level of at least 2x2."""
     generator = RecordingIdentity()
+    FramesWrapper(generator)(torch.zeros(1, 1, 1, 3, dtype=torch.uint8))
+    assert generator.seen is not None and generator.seen.shape == (1, 3, 24, 24)  # 1 + 16 -> 24
     FramesWrapper(generator)(torch.zeros(1, 1, 9, 3, dtype=torch.uint8))
-    assert generator.seen is not None and generator.seen.shape == (1, 3, 16, 16)
+    assert generator.seen is not None and generator.seen.shape == (1, 3, 24, 32)
