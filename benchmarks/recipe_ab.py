@@ -42,16 +42,20 @@ PLAIN = (  # Johnson et al.'s losses alone: style and content, no GAN or other t
     "loss.adversarial=0", "loss.pooled=0", "loss.structure=0", "loss.colour=0",
     "loss.temporal=0", "optim.lr_policy=fixed", "optim.betas=0.9,0.999",
 )  # fmt: skip
+EVERY = "generator.plain_levels=0"  # normalization at every level, as before plain_levels
+NONE = ("generator.norm=none", EVERY)  # no normalization, reflect padding at every level
 VARIANTS: dict[str, tuple[str, ...]] = {
     "recipe": (),
-    "previous recipe (no norm, temporal 10)": ("generator.norm=none", "loss.temporal=10"),
-    "previous recipe, style 50": ("generator.norm=none", "loss.temporal=10", "loss.style=50"),
-    "temporal 10": ("loss.temporal=10",),
-    "temporal 2": ("loss.temporal=2",),
-    "no temporal": ("loss.temporal=0",),
-    "temporal 10, no adversarial": ("loss.temporal=10", "loss.adversarial=0"),
-    "plain Johnson losses": PLAIN,
-    "plain Johnson losses, no norm": (*PLAIN, "generator.norm=none"),
+    "temporal 0.2": ("loss.temporal=0.2",),
+    "norm at every level (previous release)": (EVERY,),
+    "previous recipe (no norm, temporal 10)": (*NONE, "loss.temporal=10"),
+    "previous recipe, style 50": (*NONE, "loss.temporal=10", "loss.style=50"),
+    "temporal 10": (EVERY, "loss.temporal=10"),
+    "temporal 2": (EVERY, "loss.temporal=2"),
+    "no temporal": (EVERY, "loss.temporal=0"),
+    "temporal 10, no adversarial": (EVERY, "loss.temporal=10", "loss.adversarial=0"),
+    "plain Johnson losses": (*PLAIN, EVERY),
+    "plain Johnson losses, no norm": (*PLAIN, *NONE),
 }
 
 
