@@ -3,7 +3,8 @@
 The source is decoded by the runtime's own source (`stream_astgan.sources`) and stylized by
 its Engine on the CPU, frame by frame; flows and masks come from the source frames only (see
 warping.py). The stylized/source ratio is the figure the bundled-models issue sets a target
-for: <= 1.5 on box.mp4 for every bundled model.
+for: <= 1.2 on box.mp4 for every bundled model (the painterly-styles target; stronger texture
+must not flicker).
 
     python -m benchmarks.temporal [--model NAME|M.onnx ...] [--input clip.mp4] [--frames N]
 
@@ -28,7 +29,7 @@ from stream_astgan.frames import Frame
 from stream_astgan.sizing import parse_size
 from stream_astgan.sources import open_source
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.2
 
 
 def main() -> None:
