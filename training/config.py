@@ -43,7 +43,7 @@ class GeneratorConfig:
     padding: str = "reflect"  # reflect: no border bands (slower in ORT) | zeros
     plain_levels: int = 2  # the first N levels (1/2, 1/4 resolution) use no normalization and
     # zero padding whatever `norm` and `padding` say: at high resolution those cost the most
-    # time, while the strokes are made at the deep levels (REPORT.md, "generator speed")
+    # time, while the strokes are made at the deep levels (REPORT.md, "Generator candidates")
     skips: bool = True  # add encoder features to the decoder at each level
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
     residual: bool = False  # predict a change of the photo (sigmoid(logit(x) + net)), not the image
