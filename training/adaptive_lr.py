@@ -9,19 +9,21 @@ and lowers both rates for as long as a burst of variability lasts. Three policie
 
 fixed: lr_G = lr_G0 * b, lr_D = lr_D0 * b.
 
-balance (the default; proportional, both rates in opposite directions):
+balance (the default until the ablation showed it does not damp; proportional, both rates in
+opposite directions):
 
     Dbar(t), Gbar(t): EMAs (factor beta) of L_D and L_G, divided by (1 - beta^t) (no start bias)
     a(t) = 0.5 * [ (Gbar - G_eq) / (G_win - G_eq) + (D_eq - Dbar) / (D_eq - D_win) ]
     s(t) = clip(exp(k * r(t) * a(t)), 1/m, m)           r(t) = min(1, (t - 1) / warmup)
     lr_G(t+1) = lr_G0 * b * s(t)        lr_D(t+1) = lr_D0 * b / s(t)
 
-damped (measured against the others in the ablation; not yet the default, see the README):
+damped (the default):
 
     D_set = D_win + target * (D_eq - D_win)              the set point of D's loss
     e(t) = (D_set - Dbar(t)) / (D_eq - D_win)            > 0: D is stronger than the set point
-    I(t) = max(0, I(t-1) + k_i * e(t)),  I(0) = -ln(start)
-    u(t) = clip(r(t) * k_p * e(t) + I(t), 0, 2 ln m)     (I is held where u just reaches 2 ln m)
+    I(t) = max(0, I(t-1) + k_i * w(t) * e(t)),  I(0) = -ln(start)
+    w(t) = 1 if e(t) > 0 else earn                      (D earns its rate back slowly)
+    u(t) = clip(r(t) * k_p * max(e(t), 0) + I(t), 0, 2 ln m)   (I held where u reaches 2 ln m)
     v_f(t), v_s(t): EMAs (factors fast, slow) of (L(t) - L(t-1))^2, for L_D and for L_G
     burst(t) = v_f > kappa^2 * v_s for L_D or L_G            q = c_min^(-1 / release)
     c(t) = max(c_min, c(t-1) / q^5) on a burst, else min(1, c(t-1) * q);   c(0) = c_min
@@ -34,7 +36,11 @@ and 1). With `target` 0.7 the hinge set point is L_D = 1.4: D ahead of G but far
 inside the middle half of the band between winning and equilibrium. The integral (which, unlike
 balance's proportional law, does not settle with a leftover imbalance or pin at a bound) starts
 at -ln(start), so D's rate starts at `start` times its base and rises only while D is weaker
-than the set point; it stores D's lead only and never winds up past the bound. D's rate stays
+than the set point; it stores D's lead only and never winds up past the bound. D earns its rate
+back `earn` times as fast as it loses it, and the proportional term acts on D's lead only:
+what D has learnt stays learnt, so a low rate stops D from improving but does not weaken it,
+and a rate released quickly lets D overshoot into a confident, jumpy discriminator that no
+later cut undoes. D's rate stays
 within [lr_D0 / m^2, lr_D0] (balance's whole range of the ratio, on D's side). The generator's
 rate, which sets how fast the style is learned, stays at its base except while c < 1: both rates
 start at c_min times their base when the game begins (the first adversarial steps are where a
@@ -93,7 +99,7 @@ class AdaptiveLRController:
     def __init__(
         self,
         gan_mode: str = "hinge",
-        policy: str = "balance",
+        policy: str = "damped",
         settings: AdaptiveLRConfig | None = None,
     ) -> None:
         if gan_mode not in REFERENCE_LOSSES:
@@ -152,8 +158,9 @@ class AdaptiveLRController:
         upper = 2 * math.log(p.max_scale)
         if s.steps == 1:
             s.integral = -math.log(p.start)
-        s.integral = max(0.0, s.integral + p.integral * s.advantage)
-        proportional = self._ramp() * p.pi_gain * s.advantage
+        rate = p.integral if s.advantage > 0 else p.integral * p.earn
+        s.integral = max(0.0, s.integral + rate * s.advantage)
+        proportional = self._ramp() * p.pi_gain * max(s.advantage, 0.0)
         raw = proportional + s.integral
         if raw > upper and s.advantage > 0:
             raw = upper

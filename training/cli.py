@@ -108,9 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lr-policy",
         choices=[*LR_POLICIES, *LEGACY_LR_POLICIES],
-        help="balance (default): lr_G and lr_D move in opposite directions to keep G and D "
-        "balanced ('adaptive' is its old name); damped: holds D at a set point with a PI law on "
-        "lr_D and lowers both rates during bursts of oscillation; fixed: base rates throughout",
+        help="damped (default): D starts slow and earns its rate while it is weaker than a set "
+        "point (a PI law on lr_D), which keeps D from turning confident and jumpy; both rates "
+        "start low and drop during bursts of oscillation. balance: lr_G and lr_D move in "
+        "opposite directions to keep G and D balanced ('adaptive' is its old name); fixed: "
+        "base rates throughout",
     )
     p.add_argument("--seed", type=int, help="random seed (init and every batch)")
     p.add_argument("--threads", type=int, help="torch CPU threads (0: torch's default)")

@@ -121,10 +121,11 @@ class AdaptiveLRConfig:
     target: float = 0.7  # damped: D's set point, as the way from winning (0) to equilibrium (1)
     pi_gain: float = 4.0  # damped: proportional gain k_p
     integral: float = 0.1  # damped: integral gain k_i per step
-    start: float = 0.25  # damped: lr_D starts at start * lr_D0 (the integral's initial value)
+    earn: float = 0.25  # damped: the integral falls this fraction as fast as it rises
+    start: float = 0.125  # damped: lr_D starts at start * lr_D0 (the integral's initial value)
     fast: float = 0.9  # damped: EMA factor of the short-horizon variability
     slow: float = 0.99  # damped: EMA factor of the long-horizon variability
-    kappa: float = 1.25  # damped: tolerated ratio of short- to long-horizon variability
+    kappa: float = 2.0  # damped: tolerated ratio of short- to long-horizon variability
     damping_min: float = 0.25  # damped: the lowest factor c on both rates, and where c starts
     release: int = 50  # damped: calm steps that take c from damping_min to 1
 
@@ -136,7 +137,7 @@ class OptimConfig:
     lr_g: float = 1e-3  # a run of ~1500 steps needs Johnson et al.'s rate, not DCGAN's
     lr_d: float = 2e-4  # lr_d / lr_g is the TTUR base ratio
     betas: list[float] = field(default_factory=lambda: [0.5, 0.99])
-    lr_policy: str = "balance"  # balance | damped | fixed (training/adaptive_lr.py, README)
+    lr_policy: str = "damped"  # damped | balance | fixed (training/adaptive_lr.py, README)
     adaptive: AdaptiveLRConfig = field(default_factory=AdaptiveLRConfig)
     init_steps: int = 100  # reconstruction-only warm start of G before the adversarial game
     ema: float = 0.999  # EMA of the generator weights used for samples and export; 0 = off

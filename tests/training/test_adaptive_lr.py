@@ -121,6 +121,17 @@ def test_damped_lowers_both_rates_during_a_burst_and_recovers():
     assert c.scales().g > 0.9
 
 
+def test_damped_d_earns_its_rate_back_four_times_slower_than_it_loses_it():
+    c = make(policy="damped", warmup=0, damping_min=1.0, start=1.0, beta=0.0)  # PI alone
+    feed(c, 0.8, 0.5, 20)  # D leads: e = (1.4 - 0.8) / 2 = 0.3, integral + 0.1 * 0.3 a step
+    assert c.state.integral == pytest.approx(0.6)
+    assert c.scales().d == pytest.approx(math.exp(-(4.0 * 0.3 + 0.6)))  # P acts on the lead
+    lag = feed(c, 2.0, 0.5, 20)  # then lags as far: the integral falls at earn (1/4) the pace
+    assert c.state.integral == pytest.approx(0.6 - 20 * 0.1 * 0.25 * 0.3)
+    assert lag.d == pytest.approx(math.exp(-c.state.integral))  # and P does not push D up
+    assert feed(c, 2.0, 0.5, 59).d < 1 == feed(c, 2.0, 0.5, 2).d  # base rate after 80 steps
+
+
 def test_damped_integral_does_not_wind_up_at_the_bound():
     c = make(policy="damped", warmup=0, max_scale=2.0, kappa=100.0)
     feed(c, 0.0, 1.0, 2000)  # D wins for a long time: lr_D pinned at base / m^2
