@@ -43,10 +43,10 @@ PLAIN = (  # Johnson et al.'s losses alone: style and content, no GAN or other t
     "loss.temporal=0", "optim.lr_policy=fixed", "optim.betas=0.9,0.999",
 )  # fmt: skip
 EVERY = "generator.plain_levels=0"  # normalization at every level, as before plain_levels
-NONE = ("generator.norm=none", EVERY)
+NONE = ("generator.norm=none", EVERY)  # no normalization, reflect padding at every level
 # Every variant was trained under the balance controller, the default before damped; a
 # variant's own policy (PLAIN's fixed) comes later and wins.
-POLICY = "optim.lr_policy=balance"  # no normalization, reflect padding at every level
+POLICY = "optim.lr_policy=balance"
 VARIANTS: dict[str, tuple[str, ...]] = {
     "recipe": (),
     "temporal 0.2": ("loss.temporal=0.2",),

@@ -40,16 +40,15 @@ than the set point; it stores D's lead only and never winds up past the bound. D
 back `earn` times as fast as it loses it, and the proportional term acts on D's lead only:
 what D has learnt stays learnt, so a low rate stops D from improving but does not weaken it,
 and a rate released quickly lets D overshoot into a confident, jumpy discriminator that no
-later cut undoes. D's rate stays
-within [lr_D0 / m^2, lr_D0] (balance's whole range of the ratio, on D's side). The generator's
-rate, which sets how fast the style is learned, stays at its base except while c < 1: both rates
-start at c_min times their base when the game begins (the first adversarial steps are where a
-too-fast generator dies) and are released over `release` calm steps; a burst, where the
-short-horizon variability of either loss exceeds kappa^2 times its long-horizon level (in
-squared jumps), pulls c down five times as fast, and it recovers as the burst passes. b is a
-back-off factor, 1 until a NaN/inf recovery multiplies it by `nan_backoff`. The controller is
-pure arithmetic on floats, deterministic, and its whole state round-trips through
-`state_dict()`.
+later cut undoes. D's rate stays within [lr_D0 / m^2, lr_D0] (balance's whole range of the
+ratio, on D's side). The generator's rate, which sets how fast the style is learned, stays at
+its base except while c < 1: both rates start at c_min times their base when the game begins
+(the first adversarial steps are where a too-fast generator dies) and are released over
+`release` calm steps; a burst, where the short-horizon variability of either loss exceeds
+kappa^2 times its long-horizon level (in squared jumps), pulls c down five times as fast, and
+it recovers as the burst passes. b is a back-off factor, 1 until a NaN/inf recovery multiplies
+it by `nan_backoff`. The controller is pure arithmetic on floats, deterministic, and its whole
+state round-trips through `state_dict()`.
 """
 
 from __future__ import annotations
