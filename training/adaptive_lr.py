@@ -25,7 +25,9 @@ damped (the default):
     w(t) = 1 if e(t) > 0 else earn                      (D earns its rate back slowly)
     u(t) = clip(r(t) * k_p * max(e(t), 0) + I(t), 0, 2 ln m)   (I held where u reaches 2 ln m)
     v_f(t), v_s(t): EMAs (factors fast, slow) of (L(t) - L(t-1))^2, for L_D and for L_G
-    burst(t) = v_f > kappa^2 * v_s for L_D or L_G            q = c_min^(-1 / release)
+    n(t): G's gradient norm this step, clipped to N(t) = spike * exp(h(t-1)) before G's step
+    h(t) = fast * h(t-1) + (1 - fast) * ln min(n(t), N(t)),   h(1) = ln n(1),   N(1) = inf
+    burst(t) = v_f > kappa^2 * v_s for L_D or L_G, or n(t) > N(t)     q = c_min^(-1 / release)
     c(t) = max(c_min, c(t-1) / q^5) on a burst, else min(1, c(t-1) * q);   c(0) = c_min
     lr_G(t+1) = lr_G0 * b * c(t)        lr_D(t+1) = lr_D0 * b * c(t) * exp(-u(t))
 
@@ -46,9 +48,13 @@ its base except while c < 1: both rates start at c_min times their base when the
 (the first adversarial steps are where a too-fast generator dies) and are released over
 `release` calm steps; a burst, where the short-horizon variability of either loss exceeds
 kappa^2 times its long-horizon level (in squared jumps), pulls c down five times as fast, and
-it recovers as the burst passes. b is a back-off factor, 1 until a NaN/inf recovery multiplies
-it by `nan_backoff`. The controller is pure arithmetic on floats, deterministic, and its whole
-state round-trips through `state_dict()`.
+it recovers as the burst passes. The losses give no warning of a generator rate that is too
+high: at 10x the base rates G's weights blow up a few steps after one batch's gradient norm
+jumps 100x its typical level, with the losses calm until the NaN. So damped also reads G's
+gradient norm, clips a spike to `spike` times its typical level (the geometric mean of the
+recent clipped norms) before G's step, and counts the spike as a burst. b is a back-off
+factor, 1 until a NaN/inf recovery multiplies it by `nan_backoff`. The controller is pure
+arithmetic on floats, deterministic, and its whole state round-trips through `state_dict()`.
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ class _State:
     var_fast_g: float = 0.0
     var_slow_g: float = 0.0
     damping: float = 1.0  # c(t)
+    grad_level: float = 0.0  # h(t): log of G's typical gradient norm
 
 
 class AdaptiveLRController:
@@ -119,12 +126,20 @@ class AdaptiveLRController:
         correction = 1 - self.settings.beta**s.steps
         return s.ema_d / correction, s.ema_g / correction
 
-    def update(self, loss_d: float, loss_g: float) -> LRScales:
-        """Feed one step's adversarial losses; returns the scales for the next step."""
+    def gradient_limit(self) -> float:
+        """N(t): the norm G's gradient is clipped to this step (inf: no clipping)."""
+        if self.policy != "damped" or self.state.steps == 0:
+            return math.inf
+        return self.settings.spike * math.exp(self.state.grad_level)
+
+    def update(self, loss_d: float, loss_g: float, grad_norm_g: float = math.nan) -> LRScales:
+        """Feed one step's adversarial losses and G's gradient norm before clipping (nan:
+        unknown, e.g. an AMP step skipped on overflow); returns the scales for the next step."""
         if not (math.isfinite(loss_d) and math.isfinite(loss_g)):
             raise ValueError("the controller only accepts finite losses")
         s, p = self.state, self.settings
         first = s.steps == 0
+        spike = self._track_gradient(grad_norm_g)
         s.steps += 1
         s.ema_d = p.beta * s.ema_d + (1 - p.beta) * loss_d
         s.ema_g = p.beta * s.ema_g + (1 - p.beta) * loss_g
@@ -137,7 +152,7 @@ class AdaptiveLRController:
             if first:
                 s.damping = p.damping_min
             else:
-                self._track_variability(loss_d - s.prev_d, loss_g - s.prev_g)
+                self._track_variability(loss_d - s.prev_d, loss_g - s.prev_g, spike)
         else:
             s.advantage = 0.5 * (
                 (g_mean - g_eq) / (g_win - g_eq) + (d_eq - d_mean) / (d_eq - d_win)
@@ -166,9 +181,22 @@ class AdaptiveLRController:
             s.integral = max(0.0, upper - proportional)
         s.control = min(max(raw, 0.0), upper)
 
-    def _track_variability(self, jump_d: float, jump_g: float) -> None:
+    def _track_gradient(self, norm: float) -> bool:
+        """Update h(t) with G's clipped gradient norm; whether the norm was a spike."""
+        s, p = self.state, self.settings
+        if self.policy != "damped" or not math.isfinite(norm) or norm <= 0:
+            return False
+        limit = self.gradient_limit()
+        if s.steps == 0:
+            s.grad_level = math.log(norm)
+        else:
+            s.grad_level += (1 - p.fast) * (math.log(min(norm, limit)) - s.grad_level)
+        return norm > limit
+
+    def _track_variability(self, jump_d: float, jump_g: float, spike: bool) -> None:
         """c starts at c_min and is released towards 1 while both losses vary no more than
-        kappa times their long-horizon level; a burst pulls it down five times as fast."""
+        kappa times their long-horizon level and G's gradient norm shows no spike; a burst
+        pulls it down five times as fast."""
         s, p = self.state, self.settings
         s.var_fast_d += (1 - p.fast) * (jump_d**2 - s.var_fast_d)
         s.var_slow_d += (1 - p.slow) * (jump_d**2 - s.var_slow_d)
@@ -176,7 +204,7 @@ class AdaptiveLRController:
         s.var_slow_g += (1 - p.slow) * (jump_g**2 - s.var_slow_g)
         jumps = s.steps - 1  # both EMAs start at 0: divide by 1 - factor^jumps (no start bias)
         unbias = (1 - p.slow**jumps) / (1 - p.fast**jumps)
-        burst = any(
+        burst = spike or any(
             unbias * fast > p.kappa**2 * slow
             for fast, slow in ((s.var_fast_d, s.var_slow_d), (s.var_fast_g, s.var_slow_g))
         )

@@ -128,6 +128,7 @@ class AdaptiveLRConfig:
     kappa: float = 2.0  # damped: tolerated ratio of short- to long-horizon variability
     damping_min: float = 0.25  # damped: the lowest factor c on both rates, and where c starts
     release: int = 50  # damped: calm steps that take c from damping_min to 1
+    spike: float = 4.0  # damped: G's gradient norm is clipped at spike x its typical level
 
 
 @dataclass

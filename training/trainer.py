@@ -66,7 +66,7 @@ LOSS_TERMS = (
 COLUMNS = [
     "reconstruction", "loss_d", "loss_g_adv", *LOSS_TERMS, "loss_g",
     "lr_g", "lr_d", "scale_g", "scale_d", "advantage", "integral", "control", "damping",
-    "at_bound", "seconds_per_step",
+    "at_bound", "grad_norm_g", "grad_limit_g", "seconds_per_step",
 ]  # fmt: skip
 MAX_RECOVERIES = 5
 STYLE_TARGET_PATCHES = 64
@@ -257,12 +257,17 @@ class Trainer:
         opt: torch.optim.Optimizer,
         scaler: torch.amp.GradScaler,
         model: nn.Module,
-    ) -> None:
+        max_norm: float = math.inf,
+    ) -> float:
+        """One optimizer step with the gradient clipped to `max_norm`; the norm before it."""
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         self.parallel.mean_grads(model.parameters())
+        scaler.unscale_(opt)
+        norm = float(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
         scaler.step(opt)
         scaler.update()
+        return norm
 
     def _set_rates(self) -> tuple[float, float]:
         scales = self.controller.scales()
@@ -337,20 +342,22 @@ class Trainer:
         if not self._finite(loss_g):
             self._recover("the generator loss")
             return None
-        self._optimize(loss_g, self.opt_g, self.scaler_g, self.g)
+        limit = self.controller.gradient_limit()
+        norm = self._optimize(loss_g, self.opt_g, self.scaler_g, self.g, limit)
         self._update_ema()
 
         names = ["loss_d", "loss_g_adv", *terms, "loss_g"]
         values = torch.stack([loss_d, adv, *terms.values(), loss_g]).detach().float()
         values = self.parallel.mean(values).tolist()
         logged = dict(zip(names, values, strict=True))
-        scales = self.controller.update(logged["loss_d"], logged["loss_g_adv"])
+        scales = self.controller.update(logged["loss_d"], logged["loss_g_adv"], norm)
         self.step += 1
         state = self.controller.state
         return logged | {
             "lr_g": lr_g, "lr_d": lr_d, "scale_g": scales.g, "scale_d": scales.d,
             "advantage": state.advantage, "integral": state.integral, "control": state.control,
             "damping": state.damping, "at_bound": float(self.controller.at_bound()),
+            "grad_norm_g": norm, "grad_limit_g": limit,
         }  # fmt: skip
 
     def _finite(self, loss: torch.Tensor) -> bool:

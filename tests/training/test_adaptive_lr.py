@@ -132,6 +132,23 @@ def test_damped_d_earns_its_rate_back_four_times_slower_than_it_loses_it():
     assert feed(c, 2.0, 0.5, 59).d < 1 == feed(c, 2.0, 0.5, 2).d  # base rate after 80 steps
 
 
+def test_damped_clips_a_generator_gradient_spike_and_treats_it_as_a_burst():
+    c = make(policy="damped", warmup=10)
+    assert c.gradient_limit() == math.inf  # no history yet
+    rng = random.Random(2)
+    for _ in range(300):  # calm losses, G's gradient norm 5 +- 20%
+        c.update(1.4, 0.6, 5.0 * math.exp(0.2 * rng.gauss(0, 1)))
+    limit, calm = c.gradient_limit(), c.scales()
+    assert 4.0 * 4.0 < limit < 4.0 * 6.5  # spike x the typical norm
+    c.update(1.4, 0.6, 100 * limit)  # one batch's gradient jumps far past it
+    assert c.gradient_limit() == pytest.approx(limit * 4.0**0.1)  # clipped: h moves ln 4 / 10
+    assert c.scales().g < calm.g / 1.1  # and the rates come down as on a loss burst
+    for policy in ("balance", "fixed"):
+        other = make(policy=policy)
+        feed(other, 1.4, 0.6, 50)
+        assert other.gradient_limit() == math.inf
+
+
 def test_damped_integral_does_not_wind_up_at_the_bound():
     c = make(policy="damped", warmup=0, max_scale=2.0, kappa=100.0)
     feed(c, 0.0, 1.0, 2000)  # D wins for a long time: lr_D pinned at base / m^2

@@ -120,6 +120,34 @@ def test_non_finite_loss_restores_and_backs_off(tiny_data, tmp_path, monkeypatch
     assert len(lr_g) == 6 and lr_g[-1] < lr_g[0]  # restored to step 2, then slower rates
 
 
+@pytest.mark.parametrize("policy", ["damped", "fixed"])
+def test_a_generator_gradient_spike_is_clipped_under_damped_only(
+    tiny_data, tmp_path, monkeypatch, policy
+):
+    content, painting = tiny_data
+    calls = {"n": 0}
+    real_tv = losses.tv_loss
+
+    def spiky_tv(images):
+        calls["n"] += 1
+        return real_tv(images) * (1e6 if calls["n"] == 8 else 1.0)
+
+    monkeypatch.setattr(losses, "tv_loss", spiky_tv)
+    run = tmp_path / "run"
+    assert train(content, painting, run, "--steps", "12", "--lr-policy", policy) == 0
+    rows = [r for r in read_metrics(run / "metrics.csv") if r["loss_d"]]  # adversarial steps
+    norm = [float(r["grad_norm_g"]) for r in rows]
+    limit = [float(r["grad_limit_g"]) for r in rows]
+    damping = [float(r["damping"]) for r in rows]
+    assert len(rows) == 10 and limit[0] == float("inf") and norm[7] > 50 * norm[6]
+    if policy == "fixed":
+        assert all(x == float("inf") for x in limit)
+    else:
+        assert all(x < float("inf") for x in limit[1:])
+        spikes = [i for i in range(10) if norm[i] > limit[i]]
+        assert spikes == [7] and damping[7] < damping[6]  # clipped, and counted as a burst
+
+
 @pytest.mark.slow
 def test_torchrun_two_process_gloo(tiny_data, tmp_path):
     content, painting = tiny_data
