@@ -44,9 +44,9 @@ PLAIN = (  # Johnson et al.'s losses alone: style and content, no GAN or other t
 )  # fmt: skip
 EVERY = "generator.plain_levels=0"  # normalization at every level, as before plain_levels
 NONE = ("generator.norm=none", EVERY)  # no normalization, reflect padding at every level
-# Every variant was trained under the balance controller, the default before damped; a
-# variant's own policy (PLAIN's fixed) comes later and wins.
-POLICY = "optim.lr_policy=balance"
+# Every variant was trained under the balance controller and temporal 0.5, the defaults before
+# damped and 0.2; a variant's own settings (PLAIN's fixed, its temporal) come later and win.
+PINNED = ("optim.lr_policy=balance", "loss.temporal=0.5")
 VARIANTS: dict[str, tuple[str, ...]] = {
     "recipe": (),
     "temporal 0.2": ("loss.temporal=0.2",),
@@ -101,7 +101,7 @@ def main() -> None:
         root = args.runs or Path(tmp)
         for name in variants:
             run = root / slug(name)
-            overrides = [a for o in (POLICY, *VARIANTS[name]) for a in ("--set", o)]
+            overrides = [a for o in (*PINNED, *VARIANTS[name]) for a in ("--set", o)]
             train(run, [*BASE, "--threads", str(args.threads), *overrides], args.steps)
             config = json.loads((run / "config.json").read_text())
             checkpoint = scored_checkpoint(run, args.steps)

@@ -96,7 +96,7 @@ class LossConfig:
     structure: float = 2.0  # local luminance correlation with the photo (edges, faces, text)
     colour: float = 1.0  # per-channel mean/std of the output vs the painting's palette
     tv: float = 0.1  # total variation (more smooths the strokes away)
-    temporal: float = 0.5  # hinge on the flicker ratio of G(next) vs warp(G(x)); 2 forbids strokes
+    temporal: float = 0.2  # hinge on the flicker ratio of G(next) vs warp(G(x)); 2 forbids strokes
     temporal_target: float = 1.0  # flicker ratio (stylized / source warping error) allowed free
     temporal_noise: float = 0.01  # std of the sensor noise in the synthetic next frame
     warp_strength: float = 0.04  # size of the random smooth warp, as a fraction of the crop
