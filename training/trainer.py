@@ -257,14 +257,17 @@ class Trainer:
         opt: torch.optim.Optimizer,
         scaler: torch.amp.GradScaler,
         model: nn.Module,
-        max_norm: float = math.inf,
+        max_norm: float | None = None,
     ) -> float:
-        """One optimizer step with the gradient clipped to `max_norm`; the norm before it."""
+        """One optimizer step; given `max_norm` (inf: measure only), the gradient is clipped to
+        it and its norm before clipping returned (nan otherwise: no extra pass or sync)."""
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         self.parallel.mean_grads(model.parameters())
-        scaler.unscale_(opt)
-        norm = float(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
+        norm = math.nan
+        if max_norm is not None:
+            scaler.unscale_(opt)
+            norm = float(nn.utils.clip_grad_norm_(model.parameters(), max_norm))
         scaler.step(opt)
         scaler.update()
         return norm
