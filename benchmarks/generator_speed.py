@@ -29,6 +29,7 @@ from training.networks import build_generator, count_macs
 
 CANDIDATES = {
     "default": GeneratorConfig(),
+    "no-antialias": replace(GeneratorConfig(), antialias=False),
     "zero-pad": replace(GeneratorConfig(), padding="zeros"),
     "norm-all-levels": replace(GeneratorConfig(), plain_levels=0),
     "no-norm": replace(GeneratorConfig(), norm="none", plain_levels=0),

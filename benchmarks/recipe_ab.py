@@ -44,9 +44,10 @@ PLAIN = (  # Johnson et al.'s losses alone: style and content, no GAN or other t
 )  # fmt: skip
 EVERY = "generator.plain_levels=0"  # normalization at every level, as before plain_levels
 NONE = ("generator.norm=none", EVERY)  # no normalization, reflect padding at every level
-# Every variant was trained under the balance controller and temporal 0.5, the defaults before
-# damped and 0.2; a variant's own settings (PLAIN's fixed, its temporal) come later and win.
-PINNED = ("optim.lr_policy=balance", "loss.temporal=0.5")
+# Every variant was trained under the balance controller, temporal 0.5 and plain strided
+# reductions, the defaults before damped, 0.2 and antialias; a variant's own settings (PLAIN's
+# fixed, its temporal) come later and win.
+PINNED = ("optim.lr_policy=balance", "loss.temporal=0.5", "generator.antialias=false")
 VARIANTS: dict[str, tuple[str, ...]] = {
     "recipe": (),
     "temporal 0.2": ("loss.temporal=0.2",),

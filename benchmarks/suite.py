@@ -38,6 +38,10 @@ SUITE = (
         ("--steps", "100", "--init-steps", "20", "--repeats", "10"), 300,
     ),
     Benchmark("temporal", "Temporal stability (warping error), all of box.mp4", (), 100),
+    Benchmark(
+        "shift", "Flicker sources: output change when the scene moves", (), 30,
+        in_default_run=False,
+    ),
     Benchmark("contact_sheet", "Contact sheet and video strip", (), 30),
     Benchmark("soak", "Long-run memory", ("--frames", "2000"), 120),
     Benchmark(

@@ -45,6 +45,8 @@ class GeneratorConfig:
     # zero padding whatever `norm` and `padding` say: at high resolution those cost the most
     # time, while the strokes are made at the deep levels (REPORT.md, "Generator candidates")
     skips: bool = True  # add encoder features to the decoder at each level
+    antialias: bool = True  # binomial low-pass before every 2x reduction (Zhang 2019): strided
+    # convolutions alone alias, so a sub-stride move of the scene changes the strokes (flicker)
     upsample: str = "bilinear"  # bilinear (+3x3 conv) | pixelshuffle (ICNR) | nearest
     residual: bool = False  # predict a change of the photo (sigmoid(logit(x) + net)), not the image
     smooth_output: bool = True  # fixed 3x3 binomial blur of the output (and of the photo in
@@ -270,7 +272,7 @@ def resolve_config(*layers: dict[str, Any]) -> TrainConfig:
     return cfg
 
 
-ADDED_GENERATOR_KEYS = {"plain_levels": 0}
+ADDED_GENERATOR_KEYS = {"plain_levels": 0, "antialias": False}
 """Generator keys added after runs were saved, with the value that rebuilds those runs' networks."""
 
 

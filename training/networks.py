@@ -8,7 +8,9 @@ normalisation is the default: without it the generator stays in the photo's colo
 minimum and never paints strokes (batch norm, an option, is folded into the convolutions by
 `fuse_for_inference()`; `none` is the fastest). It and reflect padding apply only below the
 `plain_levels` high-resolution levels, where their memory passes cost the most time and the
-strokes are not made. The decoder climbs back one level at a time by
+strokes are not made. A fixed binomial blur before each 2x reduction (`antialias`) keeps a
+strided sampling from folding fine detail into the strokes, which would otherwise jump when the
+scene moves by less than the stride. The decoder climbs back one level at a time by
 default with bilinear upsampling and a 3x3 convolution, adding the encoder's features of that
 level (skips); sub-pixel convolutions (ICNR-initialised, so no checkerboard at step 0) and
 nearest-neighbour upsampling are the config's other choices. `GeneratorConfig` in config.py
@@ -91,6 +93,26 @@ class ResidualBlock(nn.Module):
         return x + self.body(x)
 
 
+class Blur(nn.Module):
+    """Fixed [1,2,1]x[1,2,1]/16 blur per channel, the low-pass before a 2x reduction."""
+
+    def __init__(self, channels: int, padding: str) -> None:
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer(
+            "weight", (taps[:, None] * taps[None, :] / 16).repeat(channels, 1, 1, 1), False
+        )
+        self.padding = padding
+        self.channels = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.padding == "zeros":
+            return F.conv2d(x, self.weight, padding=1, groups=self.channels)
+        return F.conv2d(
+            F.pad(x, (1, 1, 1, 1), mode=self.padding), self.weight, groups=self.channels
+        )
+
+
 def icnr_(conv: nn.Conv2d, factor: int) -> None:
     """ICNR init: every sub-pixel of a PixelShuffle output starts with the same filter."""
     out_channels = conv.out_channels // factor**2
@@ -152,10 +174,17 @@ class Generator(nn.Module):
             )
 
         # Level 0 is 1/2 resolution: a space-to-depth reshuffle replaces a full-res conv.
-        self.stem = nn.Sequential(nn.PixelUnshuffle(2), conv(0)(12, widths[0], 3))
-        self.down = nn.ModuleList(
-            conv(i + 1)(widths[i], widths[i + 1], 3, stride=2) for i in range(cfg.downsamples - 1)
-        )
+        # With antialias each 2x reduction sees a low-passed input (the photo's at full
+        # resolution is folded into the reshuffle at export), so the strokes move with the scene.
+        low_pass = [Blur(3, "replicate")] if cfg.antialias else []
+        self.stem = nn.Sequential(*low_pass, nn.PixelUnshuffle(2), conv(0)(12, widths[0], 3))
+        self.down = nn.ModuleList()
+        for i in range(cfg.downsamples - 1):
+            reduce = conv(i + 1)(widths[i], widths[i + 1], 3, stride=2)
+            if cfg.antialias:  # (without, the module keeps the names older checkpoints have)
+                padding = "zeros" if i < cfg.plain_levels else cfg.padding
+                reduce = nn.Sequential(Blur(widths[i], padding), reduce)
+            self.down.append(reduce)
         deep = cfg.downsamples - 1
         self.blocks = nn.Sequential(
             *(ResidualBlock(widths[-1], cfg.bottleneck, conv(deep)) for _ in range(cfg.res_blocks))
@@ -172,13 +201,9 @@ class Generator(nn.Module):
         if self.residual:  # start as the identity: the photo passes through unchanged
             nn.init.zeros_(self.head.weight)
         self.to_rgb = nn.PixelShuffle(2)
-        self.smooth = cfg.smooth_output
-        if self.smooth:
-            # Fixed [1,2,1]x[1,2,1]/16 blur per channel: zero response at the Nyquist frequency,
-            # so the PixelShuffle head cannot produce a 2-pixel checkerboard, whatever the loss.
-            taps = torch.tensor([1.0, 2.0, 1.0])
-            blur = (taps[:, None] * taps[None, :] / 16).repeat(3, 1, 1, 1)
-            self.register_buffer("blur", blur, persistent=False)
+        # The binomial blur has zero response at the Nyquist frequency, so the PixelShuffle
+        # head cannot produce a 2-pixel checkerboard, whatever the loss.
+        self.smooth = Blur(3, "replicate") if cfg.smooth_output else None
 
     def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Features of every level, deepest last (also the space of the content loss)."""
@@ -193,18 +218,15 @@ class Generator(nn.Module):
         for up, skip in zip(self.up, reversed(feats[:-1]), strict=True):
             y = up(y, skip if self.skips else None)
         logits = self.to_rgb(self.head(y))
-        if self.smooth:
-            logits = self._blur(logits)
+        if self.smooth is not None:
+            logits = self.smooth(logits)
         if self.residual:  # the network predicts a change of the photo's logits
             # The photo itself is blurred too: its pixel-level detail is what flickers (a
             # sigma-0.7 blur cut the warping-error ratio of a trained model on box.mp4 from 1.89
             # to 0.51), while strokes live at coarser scales.
-            x = (self._blur(x) if self.smooth else x).clamp(1 / 512, 1 - 1 / 512)
+            x = (self.smooth(x) if self.smooth is not None else x).clamp(1 / 512, 1 - 1 / 512)
             logits = logits + torch.logit(x)  # one Log in the graph, not log(x) - log1p(-x)
         return torch.sigmoid(logits)
-
-    def _blur(self, images: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(F.pad(images, (1, 1, 1, 1), mode="replicate"), self.blur, groups=3)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x), x)
@@ -222,8 +244,14 @@ class Generator(nn.Module):
         for module in self.modules():
             if isinstance(module, ConvNormAct):
                 module.fuse()
-        if isinstance(self.stem[0], nn.PixelUnshuffle):
-            self.stem[0] = pixel_unshuffle_conv(3, self.stem[0].downscale_factor)
+        unshuffle = self.stem[-2]
+        if isinstance(unshuffle, nn.PixelUnshuffle):
+            factor = unshuffle.downscale_factor
+            if isinstance(self.stem[0], Blur):  # one strided convolution does both
+                pad = nn.ReplicationPad2d(1)
+                self.stem = nn.Sequential(pad, blurred_unshuffle_conv(factor), self.stem[-1])
+            else:
+                self.stem[-2] = pixel_unshuffle_conv(3, factor)
         if isinstance(self.to_rgb, nn.PixelShuffle):
             self.to_rgb = pixel_shuffle_conv(3, self.to_rgb.upscale_factor)
         return self
@@ -247,6 +275,22 @@ def pixel_unshuffle_conv(channels: int, factor: int) -> nn.Conv2d:
     """A strided convolution equal to nn.PixelUnshuffle(factor) on `channels` channels."""
     conv = nn.Conv2d(channels, channels * factor * factor, factor, factor, bias=False)
     _one_hot_shuffle(conv, channels, factor)
+    return conv
+
+
+def blurred_unshuffle_conv(factor: int) -> nn.Conv2d:
+    """A strided convolution equal to the stem's RGB Blur then PixelUnshuffle(factor), on an
+    input padded by one pixel: each one-hot tap of `pixel_unshuffle_conv` spreads into the
+    blur's 3x3 taps."""
+    shuffle = pixel_unshuffle_conv(3, factor)
+    conv = nn.Conv2d(3, 3 * factor * factor, factor + 2, factor, bias=False)
+    taps = Blur(1, "zeros").weight[0, 0]
+    weight = torch.zeros_like(conv.weight)
+    for i in range(factor):
+        for j in range(factor):
+            weight[:, :, i : i + 3, j : j + 3] += shuffle.weight[:, :, i : i + 1, j : j + 1] * taps
+    conv.weight.data.copy_(weight)
+    conv.weight.requires_grad_(False)
     return conv
 
 
@@ -314,17 +358,22 @@ def build_discriminator(cfg: DiscriminatorConfig) -> Discriminator:
 
 
 def count_macs(module: nn.Module, height: int = 360, width: int = 640) -> int:
-    """Multiply-accumulates of one forward pass on one RGB frame (convolutions only)."""
+    """Multiply-accumulates of one forward pass on one RGB frame (convolutions and fixed blurs)."""
     total = 0
 
-    def hook(conv: nn.Conv2d, _inputs: tuple, output: torch.Tensor) -> None:
+    def hook(conv: nn.Conv2d | Blur, _inputs: tuple, output: torch.Tensor) -> None:
         nonlocal total
+        if isinstance(conv, Blur):
+            total += output.numel() * 9
+            return
         k = conv.kernel_size[0] * conv.kernel_size[1] * conv.in_channels // conv.groups
         total += output.numel() * k
 
     stride = module.stride if isinstance(module, (Generator, TransformerNet)) else 1
     h, w = -(-height // stride) * stride, -(-width // stride) * stride
-    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, nn.Conv2d)]
+    handles = [
+        m.register_forward_hook(hook) for m in module.modules() if isinstance(m, (nn.Conv2d, Blur))
+    ]
     was_training = module.training
     try:
         module.eval()

@@ -14,6 +14,7 @@ from export.metadata import Provenance
 from training.checkpoint import build_generator
 from training.checkpoint import load_generator_checkpoint as load_checkpoint
 from training.config import config_hash
+from training.networks import Blur
 
 
 def _export(tmp_path: Path, checkpoint: Path):
@@ -112,14 +113,18 @@ def test_checkpoints_for_other_configs_build_their_own_network(
 def test_checkpoints_from_before_plain_levels_build_the_network_they_trained(
     tmp_path: Path, make_checkpoint
 ) -> None:
-    """Their config has no plain_levels and their weights normalise every level."""
-    path = make_checkpoint(tmp_path / "old.pt", norm="instance", plain_levels=0)
+    """Their config has neither plain_levels nor antialias: their weights normalise every
+    level and their reductions have no low-pass."""
+    path = make_checkpoint(tmp_path / "old.pt", norm="instance", plain_levels=0, antialias=False)
     raw = torch.load(path, weights_only=True)
-    del raw["config"]["generator"]["plain_levels"]
+    del raw["config"]["generator"]["plain_levels"], raw["config"]["generator"]["antialias"]
     raw["config_hash"] = config_hash(raw["config"])
     torch.save(raw, path)
     generator = build_generator(load_checkpoint(path))
     assert isinstance(generator.stem[1].norm, torch.nn.InstanceNorm2d)
+    reductions = [*generator.stem, *generator.down.modules()]
+    assert not any(isinstance(m, Blur) for m in reductions)
+    assert "down.0.conv.weight" in generator.state_dict()  # the names such checkpoints hold
 
 
 def test_training_writes_what_export_reads(checkpoint_path: Path, tmp_path: Path) -> None:

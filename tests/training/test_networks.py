@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from training.config import DiscriminatorConfig, GeneratorConfig
 from training.networks import (
+    Blur,
     build_discriminator,
     build_generator,
     count_macs,
@@ -19,7 +21,8 @@ from training.networks import (
     "cfg",
     [
         GeneratorConfig(),
-        GeneratorConfig(norm="batch", padding="zeros"),
+        GeneratorConfig(norm="batch", padding="zeros", antialias=False),
+        GeneratorConfig(plain_levels=0, antialias=True),
         GeneratorConfig(residual=True, smooth_output=False, upsample="pixelshuffle"),
         GeneratorConfig(width=8, max_width=16, downsamples=2, res_blocks=1, plain_levels=0),
         GeneratorConfig(norm="batch", plain_levels=1),
@@ -42,7 +45,7 @@ def test_generator_shape_range_and_fusion(cfg):
     if cfg.norm == "batch":
         assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in g.modules())
     shuffles = (torch.nn.PixelShuffle, torch.nn.PixelUnshuffle)
-    assert not any(isinstance(m, shuffles) for m in (g.stem[0], g.to_rgb))
+    assert not any(isinstance(m, shuffles) for m in [*g.stem, g.to_rgb])
 
 
 def test_normalization_and_reflect_padding_only_below_the_plain_levels():
@@ -71,6 +74,48 @@ def test_normalization_and_reflect_padding_only_below_the_plain_levels():
     everywhere = build_generator(GeneratorConfig(downsamples=3, plain_levels=0))
     norms = sum(isinstance(m, torch.nn.InstanceNorm2d) for m in everywhere.modules())
     assert norms == sum(n.endswith("norm") for n in sizes) + 4  # stem, down.0, two decoder
+
+
+def test_the_low_pass_removes_the_frequency_a_reduction_would_alias():
+    """A 2-pixel stripe pattern is what a stride-2 sampling folds onto a flat field; the blur
+    cancels it and keeps a flat field as it is."""
+    stripes = torch.tensor([0.0, 1.0]).repeat(8)[None, None, None].expand(1, 4, 16, 16)
+    blurred = Blur(4, "reflect")(stripes)
+    torch.testing.assert_close(blurred, torch.full_like(stripes, 0.5))
+    assert torch.equal(Blur(4, "zeros")(torch.ones(1, 4, 5, 5))[..., 2, 2], torch.ones(1, 4))
+
+
+def _shift_change(cfg: GeneratorConfig, image: torch.Tensor) -> float:
+    """Mean change of the output, away from the borders, when the scene moves 1-3 pixels."""
+    torch.manual_seed(0)
+    g = build_generator(cfg).eval()
+    with torch.no_grad():
+        for m in g.modules():  # untrained residual blocks are the identity; make them act
+            if isinstance(m, torch.nn.Conv2d) and m.weight.requires_grad:
+                torch.nn.init.normal_(m.weight, 0, (2 / m.weight[0].numel()) ** 0.5)
+        width = image.shape[-1] - 8
+        base = g(image[..., :width])
+        changes = [
+            (
+                g(image[..., k : k + width])[..., 8:-8, 8 : width - k - 8]
+                - base[..., 8:-8, 8 + k : width - 8]
+            )
+            .abs()
+            .mean()
+            for k in (1, 2, 3)
+        ]
+    return torch.stack(changes).mean().item()
+
+
+def test_antialiasing_keeps_the_output_with_a_moving_scene():
+    """Strided convolutions alone make the output depend on where the scene sits relative to
+    the stride grid (flicker when it moves); the low-pass before each reduction cuts that."""
+    torch.manual_seed(1)
+    scene = F.interpolate(torch.rand(1, 3, 24, 32), size=(96, 136), mode="bicubic").clamp(0, 1)
+    small = {"width": 8, "max_width": 32, "res_blocks": 2}
+    plain = _shift_change(GeneratorConfig(**small, antialias=False), scene)
+    low_pass = _shift_change(GeneratorConfig(**small, antialias=True), scene)
+    assert low_pass < 0.7 * plain, (low_pass, plain)
 
 
 @pytest.mark.parametrize("factor", [2, 4])
