@@ -18,12 +18,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import onnx
 
 from benchmarks.models import PHOTOS, UNTRAINED_NOTE, generator_for
 from benchmarks.report import write_report
-from benchmarks.timing import add_speed_options, fps
+from benchmarks.timing import add_speed_options, fps_by_size
 from benchmarks.usage import user_errors
 from export.calibration import PhotoCalibrationReader
 from export.fusion import fold_normalization
@@ -34,7 +33,6 @@ from export.verify import PARITY_PHOTOS, compare, natural_cases, parity_cases
 from stream_astgan import catalog, providers
 from stream_astgan.engine import Engine
 from stream_astgan.sizing import parse_sizes
-from stream_astgan.timing import interleaved_median_seconds
 
 GPU_ROWS = {"fp16": providers.CUDA, "TensorRT (fp16)": providers.TENSORRT}
 
@@ -82,7 +80,6 @@ def main() -> None:
     rows: dict[str, dict] = {
         name: {"provider": providers.SHORT[p]} for name, (_, p) in models.items()
     }
-    rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         engines = {}
         for name, (model, provider) in models.items():
@@ -91,14 +88,9 @@ def main() -> None:
             engines[name] = Engine(path, providers.SHORT[provider], args.threads)
         for name, engine in engines.items():
             rows[name]["error_vs_fp32"] = compare(engines["fp32"].run, engine.run, cases)
-        for width, height in sizes:
-            frame = rng.integers(0, 256, (1, height, width, 3), dtype=np.uint8)
-            seconds = interleaved_median_seconds(
-                {name: lambda e=engine, f=frame: e.run(f) for name, engine in engines.items()},
-                args.rounds,
-            )
-            for name, s in seconds.items():
-                rows[name][f"fps_{width}x{height}"] = fps(s)
+        speeds = fps_by_size({n: e.run for n, e in engines.items()}, sizes, args.rounds)
+        for name, speed in speeds.items():
+            rows[name].update(speed)
     result = {
         "model": label,
         "note": note,

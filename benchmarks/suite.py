@@ -30,6 +30,10 @@ SUITE = (
     Benchmark("ort_vs_torch", "ONNX Runtime against torch eager", ("--rounds", "10"), 40),
     Benchmark("precision", "Precision: fp32, int8, fp16, TensorRT", ("--rounds", "10"), 40),
     Benchmark(
+        "tidy_speed", "Export's graph tidy: speed with and without", ("--rounds", "10"), 40,
+        in_default_run=False,
+    ),
+    Benchmark(
         "generator_speed", "Generator candidates: model-only speed", ("--repeats", "10"), 60,
         in_default_run=False,
     ),

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from export.errors import ExportError
+from export.tidy import tidy
 from export.wrapper import FramesWrapper
 from stream_astgan.contract import INPUT_NAME, OUTPUT_NAME
 
@@ -22,7 +23,9 @@ OPSET = 18
 DYNAMIC_DIMS = ("N", "H", "W")
 
 
-def export_fp32(generator: nn.Module, opset: int = OPSET) -> onnx.ModelProto:
+def export_fp32(
+    generator: nn.Module, opset: int = OPSET, tidy_graph: bool = True
+) -> onnx.ModelProto:
     """The contract's fp32 model: uint8 NHWC `frames` in, uint8 NHWC `stylized` out.
 
     `generator` should already have its normalization folded (`export.fusion`). The torch.export
@@ -46,7 +49,7 @@ def export_fp32(generator: nn.Module, opset: int = OPSET) -> onnx.ModelProto:
             optimize=True,
             verbose=False,
         )
-    model = program.model_proto
+    model = tidy(program.model_proto) if tidy_graph else program.model_proto
     _name_output_dims(model)
     _strip_trace_metadata(model)
     return model

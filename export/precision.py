@@ -21,6 +21,9 @@ from onnxruntime.quantization import (
 
 _FLOAT, _FLOAT16 = onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16
 _NONLINEAR_OR_MERGE = {"Relu", "LeakyRelu", "PRelu", "Add", "Concat"}
+_FP32_ONLY = [*float16.DEFAULT_OP_BLOCK_LIST, "QuantizeLinear"]
+"""The converter's own list, and the output's QuantizeLinear (`export.tidy`), which takes
+float16 only from opset 19."""
 
 
 def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -33,7 +36,9 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        converted = float16.convert_float_to_float16(model, keep_io_types=True)
+        converted = float16.convert_float_to_float16(
+            model, keep_io_types=True, op_block_list=_FP32_ONLY
+        )
     declared = {v.name: v.type.tensor_type.elem_type for v in converted.graph.value_info}
     for node in converted.graph.node:
         if node.op_type != "Cast" or declared.get(node.output[0]) != _FLOAT16:

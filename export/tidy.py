@@ -1,0 +1,208 @@
+"""Rewrites of the traced frames wrapper that ONNX Runtime's own graph optimizer does not make.
+
+The wrapper's per-pixel steps trace into one full-resolution pass each: the uint8 -> float
+conversion divides every pixel by 255, the frame's margin and the generator's first padding
+are two edge pads in a row, and the output goes through Clip, Mul, Round and Cast. Each pass
+reads and writes the whole frame, which at 1280x720 costs as much as a small convolution.
+The rules below (onnxscript's pattern rewriter) remove three of them without changing what
+the model computes: the division moves into the first convolution's weights, the two pads
+become one, and the float -> uint8 steps become one QuantizeLinear, which rounds half to even
+and saturates as they do. Graphs that do not hold a pattern pass through unchanged.
+
+The exporter applies them to every new model. For a model file exported before them,
+`python -m export.tidy MODEL.onnx -o FAST.onnx` rewrites it without its checkpoint, checks
+the new file against the old one on the exporter's parity cases, and adds that comparison to
+its "parity" metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnx_ir as ir
+import typer
+from google.protobuf.message import DecodeError
+from onnxscript import rewriter
+from onnxscript.rewriter import pattern
+
+from export.errors import ExportError, ParityError
+from export.files import check_file_target, write_model_file
+from export.metadata import read_metadata
+from export.photos import list_photos
+from export.verify import (
+    FP32_LEVELS,
+    FP32_MAX_FRACTION,
+    compare,
+    onnxruntime_runner,
+    parity_cases,
+    require,
+)
+from stream_astgan import contract
+from stream_astgan.errors import AstganError
+
+_EDGE_LIKE = ("edge", "reflect")
+"""Pad modes that copy pixels, so they commute with scaling them (zero padding would too, with
+a constant input; the wrapper pads by repeating edges)."""
+
+
+def _constant(value: ir.Value | None) -> np.ndarray | None:
+    if value is None or value.const_value is None:
+        return None
+    return value.const_value.numpy()
+
+
+def _mode(node: ir.Node) -> str:
+    attr = node.attributes.get("mode")
+    return attr.as_string() if attr is not None else "constant"
+
+
+def _has_inputs(node: ir.Node, count: int) -> bool:
+    """True when the node uses exactly its first `count` inputs (Pad's optional ones unused)."""
+    return all(v is not None for v in node.inputs[:count]) and all(
+        v is None for v in node.inputs[count:]
+    )
+
+
+class BytesOut(pattern.RewriteRuleClassBase):
+    """Cast(Round(Mul(Clip(x, 0, 1), 255)), to=uint8) -> QuantizeLinear(x, 1/255, uint8 0)."""
+
+    def pattern(self, op, x, low, high, scale):
+        return op.Cast(op.Round(op.Mul(op.Clip(x, low, high), scale)), _outputs=["out"])
+
+    def check(self, context, x, low, high, scale, out) -> pattern.MatchResult:
+        result = pattern.MatchResult()
+        to = out.producer().attributes.get("to")
+        if to is None or to.as_int() != onnx.TensorProto.UINT8:
+            return result.fail("the Cast is not to uint8")
+        if x.dtype != ir.DataType.FLOAT:  # QuantizeLinear takes float16 only from opset 19
+            return result.fail("QuantizeLinear needs float32 input at opset 18")
+        bounds = _constant(low), _constant(high), _constant(scale)
+        if any(b is None or b.size != 1 for b in bounds):
+            return result.fail("clip bounds and scale must be scalar constants")
+        if (bounds[0].item(), bounds[1].item(), bounds[2].item()) != (0.0, 1.0, 255.0):
+            return result.fail("not the [0, 1] -> [0, 255] conversion")
+        return result
+
+    def rewrite(self, op, x, low, high, scale, out):
+        step = op.initializer(ir.tensor(np.float32(1 / 255)), name="to_bytes_scale")
+        zero = op.initializer(ir.tensor(np.uint8(0)), name="to_bytes_zero_point")
+        return op.QuantizeLinear(x, step, zero)
+
+
+class OnePad(pattern.RewriteRuleClassBase):
+    """Pad(Pad(x, a, edge), b, edge) -> Pad(x, a + b, edge)."""
+
+    def pattern(self, op, x, inner_pads, outer_pads):
+        inner = op.Pad(x, inner_pads, _allow_other_inputs=True, _outputs=["inner"])
+        return op.Pad(inner, outer_pads, _allow_other_inputs=True, _outputs=["outer"])
+
+    def check(self, context, x, inner_pads, outer_pads, inner, outer) -> pattern.MatchResult:
+        result = pattern.MatchResult()
+        first, second = inner.producer(), outer.producer()
+        if not (_has_inputs(first, 2) and _has_inputs(second, 2)):
+            return result.fail("pads with a constant value or axes")
+        if _mode(first) != "edge" or _mode(second) != "edge":
+            return result.fail("only edge pads add up (reflecting twice is not reflecting once)")
+        return result
+
+    def rewrite(self, op, x, inner_pads, outer_pads, inner, outer):
+        return op.Pad(x, op.Add(inner_pads, outer_pads), mode="edge")
+
+
+class ScaleIntoConv(pattern.RewriteRuleClassBase):
+    """Conv(Pad(Div(x, c)), W, ...) -> Conv(Pad(x), W / c, ...) for a scalar constant c."""
+
+    def __init__(self) -> None:
+        super().__init__(remove_nodes=False)  # the old weight goes with the unused-node pass
+
+    def pattern(self, op, x, divisor, pads, weight):
+        padded = op.Pad(op.Div(x, divisor), pads, _allow_other_inputs=True, _outputs=["pad"])
+        return op.Conv(padded, weight, _allow_other_inputs=True, _outputs=["conv"])
+
+    def check(self, context, x, divisor, pads, weight, pad, conv) -> pattern.MatchResult:
+        result = pattern.MatchResult()
+        c, w = _constant(divisor), _constant(weight)
+        if c is None or c.size != 1 or w is None:
+            return result.fail("the divisor and the weight must be constants")
+        if not _has_inputs(pad.producer(), 2) or _mode(pad.producer()) not in _EDGE_LIKE:
+            return result.fail("the pad does not copy pixels")
+        return result
+
+    def rewrite(self, op, x, divisor, pads, weight, pad, conv):
+        node = conv.producer()
+        scaled = (_constant(weight) / _constant(divisor)).astype(_constant(weight).dtype)
+        new_weight = op.initializer(ir.tensor(scaled), name=f"{weight.name}_per_level")
+        padded = op.Pad(x, pads, mode=_mode(pad.producer()))
+        return op.op(
+            node.op_type, padded, new_weight, *node.inputs[2:], _name=node.name, **node.attributes
+        )
+
+
+RULES = pattern.RewriteRuleSet([OnePad.rule(), ScaleIntoConv.rule(), BytesOut.rule()])
+
+
+def tidy(model: onnx.ModelProto) -> onnx.ModelProto:
+    """`model` with the rules applied (a new proto; metadata and opsets kept). Shapes and types
+    are inferred first: the output rule applies to float32 values only."""
+    return rewriter.rewrite(onnx.shape_inference.infer_shapes(model), pattern_rewrite_rules=RULES)
+
+
+def tidy_file(source: Path, target: Path, photos: Path | None, overwrite: bool) -> dict:
+    """Tidy a model file; write it only if it matches the original (the export's fp32 bound)."""
+    check_file_target(target, overwrite)
+    if not source.is_file():
+        raise ExportError(f"{source}: model file not found")
+    try:
+        model = onnx.load(source)
+    except (OSError, DecodeError) as err:
+        raise ExportError(f"{source}: not a readable ONNX model ({err})") from err
+    tidied = tidy(model)
+    onnx.checker.check_model(tidied, full_check=True)
+    cases = parity_cases(list_photos(photos) if photos else [])
+    stats = compare(onnxruntime_runner(model, 1), onnxruntime_runner(tidied, 1), cases)
+    require(stats, "tidy", FP32_LEVELS, FP32_MAX_FRACTION)
+    props = read_metadata(tidied)
+    if contract.META_PARITY in props:
+        parity = json.loads(props[contract.META_PARITY])
+        parity["tidy"] = {**stats, "reference": f"{source.name} before export.tidy"}
+        props[contract.META_PARITY] = json.dumps(parity, sort_keys=True)
+        del tidied.metadata_props[:]
+        onnx.helper.set_model_props(tidied, props)
+    write_model_file(target, tidied.SerializeToString(), overwrite)
+    return stats
+
+
+def main(
+    model: Path = typer.Argument(..., help="A model written by an earlier `python -m export`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Where to write the tidied model."),
+    calib: Path | None = typer.Option(
+        None, "--calib", help="Folder of photos: the parity check also compares three of them."
+    ),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+) -> None:
+    """Rewrite a model exported before `export.tidy` into the faster graph new exports have.
+
+    The new file must match the old one on the exporter's parity cases (fp32's bound: at most
+    0.1% of pixels more than 1 level off), or nothing is written (exit 1). The comparison is
+    added to the model's "parity" metadata. Bad input exits 2.
+    """
+    try:
+        stats = tidy_file(model, output, calib, overwrite)
+    except AstganError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1 if isinstance(err, ParityError) else 2) from None
+    typer.echo(
+        f"wrote {output}: against {model.name}, largest difference {stats['max_abs']} "
+        f"level(s) over {stats['pixels']} pixels",
+        err=True,
+    )
+
+
+app = typer.Typer(add_completion=False, rich_markup_mode=None)
+app.command()(main)
+
+if __name__ == "__main__":
+    app(prog_name="python -m export.tidy")

@@ -1,0 +1,135 @@
+"""export.tidy: the wrapper's full-resolution passes are removed, and nothing else changes."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from typer.testing import CliRunner
+
+from export.metadata import read_metadata
+from export.onnx_export import OPSET
+from export.tidy import app, tidy
+from export.verify import onnxruntime_runner
+from stream_astgan import contract
+
+
+def _wrapper_like(
+    pad_modes: tuple[str, str] = ("edge", "edge"),
+    clip: tuple[float, float] = (0.0, 1.0),
+    divisor: float = 255.0,
+) -> onnx.ModelProto:
+    """uint8 NHWC -> /255 -> two pads -> conv -> sigmoid -> clip, *255, round -> uint8 NHWC: the
+    shape of what the exporter traces around a generator."""
+    rng = np.random.default_rng(0)
+    consts = {
+        "divisor": np.float32(divisor),
+        "margin": np.array([0, 0, 2, 3, 0, 0, 1, 2], np.int64),
+        "one": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
+        "w": rng.normal(0, 0.5, (6, 3, 3, 3)).astype(np.float32),
+        "b": rng.normal(0, 0.5, 6).astype(np.float32),
+        "w2": rng.normal(0, 0.5, (3, 6, 1, 1)).astype(np.float32),
+        "low": np.float32(clip[0]),
+        "high": np.float32(clip[1]),
+        "levels": np.float32(255.0),
+    }
+    nodes = [
+        helper.make_node("Transpose", ["frames"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Cast", ["nchw"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Div", ["f", "divisor"], ["x"]),
+        helper.make_node("Pad", ["x", "margin"], ["p1"], mode=pad_modes[0]),
+        helper.make_node("Pad", ["p1", "one"], ["p2"], mode=pad_modes[1]),
+        helper.make_node("Conv", ["p2", "w", "b"], ["h"], kernel_shape=[3, 3]),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("Conv", ["r", "w2"], ["logits"], kernel_shape=[1, 1]),
+        helper.make_node("Sigmoid", ["logits"], ["y"]),
+        helper.make_node("Clip", ["y", "low", "high"], ["c"]),
+        helper.make_node("Mul", ["c", "levels"], ["m"]),
+        helper.make_node("Round", ["m"], ["rounded"]),
+        helper.make_node("Cast", ["rounded"], ["bytes"], to=TensorProto.UINT8),
+        helper.make_node("Transpose", ["bytes"], ["stylized"], perm=[0, 2, 3, 1]),
+    ]
+    frames = helper.make_tensor_value_info("frames", TensorProto.UINT8, ["N", "H", "W", 3])
+    out = helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["N", "H", "W", 3])
+    inits = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    graph = helper.make_graph(nodes, "wrapper", [frames], [out], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=10)
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _ops(model: onnx.ModelProto) -> Counter[str]:
+    return Counter(node.op_type for node in model.graph.node)
+
+
+@pytest.mark.parametrize("shape", [(1, 7, 9, 3), (2, 33, 20, 3)])
+def test_tidy_removes_three_passes_and_keeps_the_output(shape: tuple[int, ...]) -> None:
+    model = _wrapper_like()
+    tidied = tidy(model)
+    onnx.checker.check_model(tidied, full_check=True)
+    removed = _ops(model) - _ops(tidied)
+    assert removed == Counter({"Div": 1, "Pad": 1, "Clip": 1, "Mul": 1, "Round": 1, "Cast": 1})
+    assert _ops(tidied)["QuantizeLinear"] == 1
+    frames = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    before = onnxruntime_runner(model, 1)(frames).astype(int)
+    after = onnxruntime_runner(tidied, 1)(frames).astype(int)
+    assert after.shape == before.shape
+    assert np.abs(after - before).max() <= 1  # float rounding of x/255 may move a tie
+    assert np.mean(after != before) < 0.01
+
+
+@pytest.mark.parametrize(
+    ("variant", "kept"),
+    [
+        ({"pad_modes": ("reflect", "reflect")}, {"Pad": 2}),  # reflecting twice is not once
+        ({"clip": (0.0, 2.0)}, {"Clip": 1, "Round": 1}),  # not the [0, 1] -> bytes step
+    ],
+)
+def test_tidy_leaves_other_patterns_alone(variant: dict, kept: dict[str, int]) -> None:
+    tidied = tidy(_wrapper_like(**variant))
+    for op, count in kept.items():
+        assert _ops(tidied)[op] == count
+
+
+def test_export_emits_the_tidied_graph(fp32_model: onnx.ModelProto) -> None:
+    ops = _ops(fp32_model)
+    assert ops["QuantizeLinear"] == 1 and not ops["Round"] and not ops["Clip"]
+    producers = {out: node for node in fp32_model.graph.node for out in node.output}
+    first_conv = next(node for node in fp32_model.graph.node if node.op_type == "Conv")
+    pad = producers[first_conv.input[0]]
+    assert pad.op_type == "Pad" and producers[pad.input[0]].op_type == "Cast"
+
+
+def _saved(path: Path) -> Path:
+    model = _wrapper_like()
+    onnx.helper.set_model_props(model, {contract.META_PARITY: json.dumps({"fp32": {}})})
+    onnx.save(model, path)
+    return path
+
+
+def test_cli_tidies_a_file_and_records_the_comparison(tmp_path: Path) -> None:
+    source, target = _saved(tmp_path / "old.onnx"), tmp_path / "new.onnx"
+    result = CliRunner().invoke(app, [str(source), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    tidied = onnx.load(target)
+    assert _ops(tidied)["QuantizeLinear"] == 1
+    parity = json.loads(read_metadata(tidied)[contract.META_PARITY])
+    assert set(parity) == {"fp32", "tidy"} and parity["tidy"]["max_abs"] <= 1
+
+
+def test_cli_refuses_bad_input_and_keeps_existing_output(tmp_path: Path) -> None:
+    source, target = _saved(tmp_path / "old.onnx"), tmp_path / "new.onnx"
+    target.write_bytes(b"keep")
+    refused = CliRunner().invoke(app, [str(source), "-o", str(target)])
+    assert refused.exit_code == 2 and "--overwrite" in refused.output
+    assert target.read_bytes() == b"keep"
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"not a model")
+    unreadable = CliRunner().invoke(app, [str(junk), "-o", str(tmp_path / "out.onnx")])
+    assert unreadable.exit_code == 2 and "not a readable ONNX model" in unreadable.output
+    assert not (tmp_path / "out.onnx").exists()
