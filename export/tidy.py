@@ -4,10 +4,11 @@ The wrapper's per-pixel steps trace into one full-resolution pass each: the uint
 conversion divides every pixel by 255, the frame's margin and the generator's first padding
 are two edge pads in a row, and the output goes through Clip, Mul, Round and Cast. Each pass
 reads and writes the whole frame, which at 1280x720 costs as much as a small convolution.
-The rules below (onnxscript's pattern rewriter) remove three of them without changing what
-the model computes: the division moves into the first convolution's weights, the two pads
-become one, and the float -> uint8 steps become one QuantizeLinear, which rounds half to even
-and saturates as they do. Graphs that do not hold a pattern pass through unchanged.
+The crop of the margin is two Slices, one per axis. The rules below (onnxscript's pattern
+rewriter) remove six of these passes without changing what the model computes: the division moves
+into the first convolution's weights, the two pads become one, the two crops one, and the
+float -> uint8 steps become one QuantizeLinear, which rounds half to even and saturates as
+they do. Graphs that do not hold a pattern pass through unchanged.
 
 The exporter applies them to every new model. For a model file exported before them,
 `python -m export.tidy MODEL.onnx -o FAST.onnx` rewrites it without its checkpoint, checks
@@ -141,7 +142,35 @@ class ScaleIntoConv(pattern.RewriteRuleClassBase):
         )
 
 
-RULES = pattern.RewriteRuleSet([OnePad.rule(), ScaleIntoConv.rule(), BytesOut.rule()])
+class OneSlice(pattern.RewriteRuleClassBase):
+    """Slice(Slice(x, ..., axes a), ..., axes b) on different axes -> one Slice on both."""
+
+    def pattern(self, op, x, starts1, ends1, axes1, steps1, starts2, ends2, axes2, steps2):
+        inner = op.Slice(x, starts1, ends1, axes1, steps1, _outputs=["inner"])
+        return op.Slice(inner, starts2, ends2, axes2, steps2)
+
+    def check(self, context, x, axes1, axes2, inner, **_) -> pattern.MatchResult:
+        result = pattern.MatchResult()
+        first, second = _constant(axes1), _constant(axes2)
+        if first is None or second is None or x.shape is None:
+            return result.fail("the axes must be constants")
+        rank = len(x.shape)
+        if set(first % rank) & set(second % rank):
+            return result.fail("the slices share an axis")
+        return result
+
+    def rewrite(self, op, x, starts1, ends1, axes1, steps1, starts2, ends2, axes2, steps2, **_):
+        def both(a: ir.Value, b: ir.Value) -> ir.Value:
+            return op.Concat(a, b, axis=0)
+
+        return op.Slice(
+            x, both(starts1, starts2), both(ends1, ends2), both(axes1, axes2), both(steps1, steps2)
+        )
+
+
+RULES = pattern.RewriteRuleSet(
+    [OnePad.rule(), ScaleIntoConv.rule(), OneSlice.rule(), BytesOut.rule()]
+)
 
 
 def tidy(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -23,9 +23,10 @@ def _wrapper_like(
     pad_modes: tuple[str, str] = ("edge", "edge"),
     clip: tuple[float, float] = (0.0, 1.0),
     divisor: float = 255.0,
+    crop_axes: tuple[int, int] = (2, 3),
 ) -> onnx.ModelProto:
-    """uint8 NHWC -> /255 -> two pads -> conv -> sigmoid -> clip, *255, round -> uint8 NHWC: the
-    shape of what the exporter traces around a generator."""
+    """uint8 NHWC -> /255 -> two pads -> convs -> sigmoid -> crop H, crop W -> clip, *255, round
+    -> uint8 NHWC: the shape of what the exporter traces around a generator."""
     rng = np.random.default_rng(0)
     consts = {
         "divisor": np.float32(divisor),
@@ -34,6 +35,12 @@ def _wrapper_like(
         "w": rng.normal(0, 0.5, (6, 3, 3, 3)).astype(np.float32),
         "b": rng.normal(0, 0.5, 6).astype(np.float32),
         "w2": rng.normal(0, 0.5, (3, 6, 1, 1)).astype(np.float32),
+        "start": np.array([1], np.int64),
+        "end_h": np.array([-1], np.int64),
+        "end_w": np.array([-2], np.int64),
+        "axis_h": np.array([crop_axes[0]], np.int64),
+        "axis_w": np.array([crop_axes[1]], np.int64),
+        "step": np.array([1], np.int64),
         "low": np.float32(clip[0]),
         "high": np.float32(clip[1]),
         "levels": np.float32(255.0),
@@ -47,7 +54,9 @@ def _wrapper_like(
         helper.make_node("Conv", ["p2", "w", "b"], ["h"], kernel_shape=[3, 3]),
         helper.make_node("Relu", ["h"], ["r"]),
         helper.make_node("Conv", ["r", "w2"], ["logits"], kernel_shape=[1, 1]),
-        helper.make_node("Sigmoid", ["logits"], ["y"]),
+        helper.make_node("Sigmoid", ["logits"], ["sig"]),
+        helper.make_node("Slice", ["sig", "start", "end_h", "axis_h", "step"], ["crop_h"]),
+        helper.make_node("Slice", ["crop_h", "start", "end_w", "axis_w", "step"], ["y"]),
         helper.make_node("Clip", ["y", "low", "high"], ["c"]),
         helper.make_node("Mul", ["c", "levels"], ["m"]),
         helper.make_node("Round", ["m"], ["rounded"]),
@@ -68,13 +77,14 @@ def _ops(model: onnx.ModelProto) -> Counter[str]:
 
 
 @pytest.mark.parametrize("shape", [(1, 7, 9, 3), (2, 33, 20, 3)])
-def test_tidy_removes_three_passes_and_keeps_the_output(shape: tuple[int, ...]) -> None:
+def test_tidy_removes_four_passes_and_keeps_the_output(shape: tuple[int, ...]) -> None:
     model = _wrapper_like()
     tidied = tidy(model)
     onnx.checker.check_model(tidied, full_check=True)
     removed = _ops(model) - _ops(tidied)
-    assert removed == Counter({"Div": 1, "Pad": 1, "Clip": 1, "Mul": 1, "Round": 1, "Cast": 1})
-    assert _ops(tidied)["QuantizeLinear"] == 1
+    expected = {"Div": 1, "Pad": 1, "Slice": 1, "Clip": 1, "Mul": 1, "Round": 1, "Cast": 1}
+    assert removed == Counter(expected)
+    assert _ops(tidied) - _ops(model) == Counter({"QuantizeLinear": 1, "Concat": 4, "Add": 1})
     frames = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     before = onnxruntime_runner(model, 1)(frames).astype(int)
     after = onnxruntime_runner(tidied, 1)(frames).astype(int)
@@ -88,6 +98,7 @@ def test_tidy_removes_three_passes_and_keeps_the_output(shape: tuple[int, ...]) 
     [
         ({"pad_modes": ("reflect", "reflect")}, {"Pad": 2}),  # reflecting twice is not once
         ({"clip": (0.0, 2.0)}, {"Clip": 1, "Round": 1}),  # not the [0, 1] -> bytes step
+        ({"crop_axes": (2, 2)}, {"Slice": 2}),  # two crops of one axis
     ],
 )
 def test_tidy_leaves_other_patterns_alone(variant: dict, kept: dict[str, int]) -> None:
@@ -99,6 +110,7 @@ def test_tidy_leaves_other_patterns_alone(variant: dict, kept: dict[str, int]) -
 def test_export_emits_the_tidied_graph(fp32_model: onnx.ModelProto) -> None:
     ops = _ops(fp32_model)
     assert ops["QuantizeLinear"] == 1 and not ops["Round"] and not ops["Clip"]
+    assert ops["Slice"] == 1
     producers = {out: node for node in fp32_model.graph.node for out in node.output}
     first_conv = next(node for node in fp32_model.graph.node if node.op_type == "Conv")
     pad = producers[first_conv.input[0]]
