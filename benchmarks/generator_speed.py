@@ -41,6 +41,7 @@ CANDIDATES = {
     "w16-8blocks": replace(GeneratorConfig(), res_blocks=8),
     "w16-plain3": replace(GeneratorConfig(), bottleneck=1, res_blocks=3, max_width=48),
     "w16-ds4": replace(GeneratorConfig(), downsamples=4, max_width=96, res_blocks=4),
+    "ds4": replace(GeneratorConfig(), downsamples=4),
 }
 
 
