@@ -30,9 +30,9 @@ def export_fp32(
 
     `generator` should already have its normalization folded (`export.fusion`). The torch.export
     based exporter records the padding arithmetic symbolically, so one trace serves every frame
-    size; its optimizer folds constants and removes dead nodes. `export.tidy` then removes six
-    full-resolution passes of the wrapper's own (`tidy_graph=False` keeps them, for the
-    benchmark that measures what that saves).
+    size; its optimizer folds constants and removes dead nodes. `export.tidy` then removes up
+    to six full-resolution passes of the wrapper's own (`tidy_graph=False` keeps them, for
+    the benchmark that measures what that saves).
     """
     _refuse_shadowing_triton_folder()
     wrapper = FramesWrapper(generator).eval()

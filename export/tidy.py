@@ -5,10 +5,12 @@ conversion divides every pixel by 255, the frame's margin and the generator's fi
 are two edge pads in a row, and the output goes through Clip, Mul, Round and Cast. Each pass
 reads and writes the whole frame, which at 1280x720 costs as much as a small convolution.
 The crop of the margin is two Slices, one per axis. The rules below (onnxscript's pattern
-rewriter) remove six of these passes without changing what the model computes: the division moves
-into the first convolution's weights, the two pads become one, the two crops one, and the
-float -> uint8 steps become one QuantizeLinear, which rounds half to even and saturates as
-they do. Graphs that do not hold a pattern pass through unchanged.
+rewriter) remove up to six of these passes: the division moves into the first convolution's
+weights, the two pads become one, the two crops one, and the float -> uint8 steps become one
+QuantizeLinear, which rounds half to even and saturates as they do. The output stays within
+1 level: QuantizeLinear divides by float32(1/255) where the traced graph multiplied by 255,
+so a value at an exact half may round the other way. Graphs that do not hold a pattern pass
+through unchanged.
 
 The exporter applies them to every new model. For a model file exported before them,
 `python -m export.tidy MODEL.onnx -o FAST.onnx` rewrites it without its checkpoint, checks
@@ -25,11 +27,10 @@ import numpy as np
 import onnx
 import onnx_ir as ir
 import typer
-from google.protobuf.message import DecodeError
 from onnxscript import rewriter
 from onnxscript.rewriter import pattern
 
-from export.errors import ExportError, ParityError
+from export.errors import ParityError
 from export.files import check_file_target, write_model_file
 from export.metadata import read_metadata
 from export.photos import list_photos
@@ -42,6 +43,7 @@ from export.verify import (
     require,
 )
 from stream_astgan import contract
+from stream_astgan.engine import Engine
 from stream_astgan.errors import AstganError
 
 _EDGE_LIKE = ("edge", "reflect")
@@ -94,7 +96,11 @@ class BytesOut(pattern.RewriteRuleClassBase):
 
 
 class OnePad(pattern.RewriteRuleClassBase):
-    """Pad(Pad(x, a, edge), b, edge) -> Pad(x, a + b, edge)."""
+    """Pad(Pad(x, a, edge), b, edge) -> Pad(x, a + b, edge), for a >= 0 (a negative pad crops,
+    and repeating the new edge is not repeating the old one). The wrapper's margin is computed
+    from the frame size, so it is not a constant: the rule takes it as the non-negative margin
+    it is by construction, and every graph it rewrites is then checked against its reference
+    (the export against the checkpoint, `python -m export.tidy` against the old file)."""
 
     def pattern(self, op, x, inner_pads, outer_pads):
         inner = op.Pad(x, inner_pads, _allow_other_inputs=True, _outputs=["inner"])
@@ -107,6 +113,11 @@ class OnePad(pattern.RewriteRuleClassBase):
             return result.fail("pads with a constant value or axes")
         if _mode(first) != "edge" or _mode(second) != "edge":
             return result.fail("only edge pads add up (reflecting twice is not reflecting once)")
+        for pads in (_constant(inner_pads), _constant(outer_pads)):
+            if pads is not None and (pads < 0).any():
+                return result.fail("a negative pad crops")
+        if inner_pads.dtype != outer_pads.dtype:
+            return result.fail("the pads have different types")
         return result
 
     def rewrite(self, op, x, inner_pads, outer_pads, inner, outer):
@@ -130,6 +141,8 @@ class ScaleIntoConv(pattern.RewriteRuleClassBase):
             return result.fail("the divisor and the weight must be constants")
         if not _has_inputs(pad.producer(), 2) or _mode(pad.producer()) not in _EDGE_LIKE:
             return result.fail("the pad does not copy pixels")
+        if len(weight.uses()) > 1 or weight.is_graph_input():
+            return result.fail("the weight is used elsewhere too")
         return result
 
     def rewrite(self, op, x, divisor, pads, weight, pad, conv):
@@ -149,7 +162,7 @@ class OneSlice(pattern.RewriteRuleClassBase):
         inner = op.Slice(x, starts1, ends1, axes1, steps1, _outputs=["inner"])
         return op.Slice(inner, starts2, ends2, axes2, steps2)
 
-    def check(self, context, x, axes1, axes2, inner, **_) -> pattern.MatchResult:
+    def check(self, context, x, axes1, axes2, **indices) -> pattern.MatchResult:
         result = pattern.MatchResult()
         first, second = _constant(axes1), _constant(axes2)
         if first is None or second is None or x.shape is None:
@@ -157,6 +170,9 @@ class OneSlice(pattern.RewriteRuleClassBase):
         rank = len(x.shape)
         if set(first % rank) & set(second % rank):
             return result.fail("the slices share an axis")
+        values = [axes1, axes2, *(v for k, v in indices.items() if k != "inner")]
+        if len({v.dtype for v in values}) != 1:
+            return result.fail("the index inputs have different types")
         return result
 
     def rewrite(self, op, x, starts1, ends1, axes1, steps1, starts2, ends2, axes2, steps2, **_):
@@ -182,24 +198,23 @@ def tidy(model: onnx.ModelProto) -> onnx.ModelProto:
 def tidy_file(source: Path, target: Path, photos: Path | None, overwrite: bool) -> dict:
     """Tidy a model file; write it only if it matches the original (the export's fp32 bound)."""
     check_file_target(target, overwrite)
-    if not source.is_file():
-        raise ExportError(f"{source}: model file not found")
+    before = Engine(source, "cpu", 1)  # a missing, damaged or non-contract file: one-line error
+    tidied = tidy(onnx.load(source))
     try:
-        model = onnx.load(source)
-    except (OSError, DecodeError) as err:
-        raise ExportError(f"{source}: not a readable ONNX model ({err})") from err
-    tidied = tidy(model)
-    onnx.checker.check_model(tidied, full_check=True)
+        onnx.checker.check_model(tidied, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as err:
+        first = str(err).strip().splitlines()[0]
+        message = f"the tidied graph is not valid ONNX ({first}); nothing was written"
+        raise ParityError(message) from None
     cases = parity_cases(list_photos(photos) if photos else [])
-    stats = compare(onnxruntime_runner(model, 1), onnxruntime_runner(tidied, 1), cases)
-    require(stats, "tidy", FP32_LEVELS, FP32_MAX_FRACTION)
+    stats = compare(before.run, onnxruntime_runner(tidied, 1), cases)
+    require(stats, "tidy", FP32_LEVELS, FP32_MAX_FRACTION, reference=source.name)
     props = read_metadata(tidied)
-    if contract.META_PARITY in props:
-        parity = json.loads(props[contract.META_PARITY])
-        parity["tidy"] = {**stats, "reference": f"{source.name} before export.tidy"}
-        props[contract.META_PARITY] = json.dumps(parity, sort_keys=True)
-        del tidied.metadata_props[:]
-        onnx.helper.set_model_props(tidied, props)
+    parity = json.loads(props.get(contract.META_PARITY, "{}"))
+    parity["tidy"] = {**stats, "reference": f"{source.name} before export.tidy"}
+    props[contract.META_PARITY] = json.dumps(parity, sort_keys=True)
+    del tidied.metadata_props[:]
+    onnx.helper.set_model_props(tidied, props)
     write_model_file(target, tidied.SerializeToString(), overwrite)
     return stats
 

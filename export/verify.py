@@ -149,12 +149,18 @@ def compare(
     return stats
 
 
-def require(stats: dict[str, float | None], what: str, levels: int, max_fraction: float) -> None:
+def require(
+    stats: dict[str, float | None],
+    what: str,
+    levels: int,
+    max_fraction: float,
+    reference: str = "the checkpoint",
+) -> None:
     """Raise ParityError when more than `max_fraction` of pixels are more than `levels` off."""
     fraction = float(stats[f"frac_over_{levels}"] or 0.0)
     if fraction > max_fraction:
         raise ParityError(
-            f"{what} parity failed: {fraction:.3%} of {stats['pixels']} pixels differ from the "
-            f"checkpoint by more than {levels} level(s) (limit {max_fraction:.1%}, largest "
+            f"{what} parity failed: {fraction:.3%} of {stats['pixels']} pixels differ from "
+            f"{reference} by more than {levels} level(s) (limit {max_fraction:.1%}, largest "
             f"difference {stats['max_abs']}); no model was written"
         )

@@ -19,50 +19,8 @@ from export.verify import onnxruntime_runner
 from stream_astgan import contract
 
 
-def _wrapper_like(
-    pad_modes: tuple[str, str] = ("edge", "edge"),
-    clip: tuple[float, float] = (0.0, 1.0),
-    divisor: float = 255.0,
-    crop_axes: tuple[int, int] = (2, 3),
-) -> onnx.ModelProto:
-    """uint8 NHWC -> /255 -> two pads -> convs -> sigmoid -> crop H, crop W -> clip, *255, round
-    -> uint8 NHWC: the shape of what the exporter traces around a generator."""
-    rng = np.random.default_rng(0)
-    consts = {
-        "divisor": np.float32(divisor),
-        "margin": np.array([0, 0, 2, 3, 0, 0, 1, 2], np.int64),
-        "one": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
-        "w": rng.normal(0, 0.5, (6, 3, 3, 3)).astype(np.float32),
-        "b": rng.normal(0, 0.5, 6).astype(np.float32),
-        "w2": rng.normal(0, 0.5, (3, 6, 1, 1)).astype(np.float32),
-        "start": np.array([1], np.int64),
-        "end_h": np.array([-1], np.int64),
-        "end_w": np.array([-2], np.int64),
-        "axis_h": np.array([crop_axes[0]], np.int64),
-        "axis_w": np.array([crop_axes[1]], np.int64),
-        "step": np.array([1], np.int64),
-        "low": np.float32(clip[0]),
-        "high": np.float32(clip[1]),
-        "levels": np.float32(255.0),
-    }
-    nodes = [
-        helper.make_node("Transpose", ["frames"], ["nchw"], perm=[0, 3, 1, 2]),
-        helper.make_node("Cast", ["nchw"], ["f"], to=TensorProto.FLOAT),
-        helper.make_node("Div", ["f", "divisor"], ["x"]),
-        helper.make_node("Pad", ["x", "margin"], ["p1"], mode=pad_modes[0]),
-        helper.make_node("Pad", ["p1", "one"], ["p2"], mode=pad_modes[1]),
-        helper.make_node("Conv", ["p2", "w", "b"], ["h"], kernel_shape=[3, 3]),
-        helper.make_node("Relu", ["h"], ["r"]),
-        helper.make_node("Conv", ["r", "w2"], ["logits"], kernel_shape=[1, 1]),
-        helper.make_node("Sigmoid", ["logits"], ["sig"]),
-        helper.make_node("Slice", ["sig", "start", "end_h", "axis_h", "step"], ["crop_h"]),
-        helper.make_node("Slice", ["crop_h", "start", "end_w", "axis_w", "step"], ["y"]),
-        helper.make_node("Clip", ["y", "low", "high"], ["c"]),
-        helper.make_node("Mul", ["c", "levels"], ["m"]),
-        helper.make_node("Round", ["m"], ["rounded"]),
-        helper.make_node("Cast", ["rounded"], ["bytes"], to=TensorProto.UINT8),
-        helper.make_node("Transpose", ["bytes"], ["stylized"], perm=[0, 2, 3, 1]),
-    ]
+def _model(nodes: list, consts: dict[str, np.ndarray]) -> onnx.ModelProto:
+    """A contract model (uint8 `frames` NHWC in, `stylized` out) from nodes and constants."""
     frames = helper.make_tensor_value_info("frames", TensorProto.UINT8, ["N", "H", "W", 3])
     out = helper.make_tensor_value_info("stylized", TensorProto.UINT8, ["N", "H", "W", 3])
     inits = [numpy_helper.from_array(v, k) for k, v in consts.items()]
@@ -70,6 +28,75 @@ def _wrapper_like(
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=10)
     onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def _wrapper_like(
+    pad_modes: tuple[str, str] = ("edge", "edge"),
+    margin: tuple[int, int] = (2, 2),
+    clip: tuple[float, float] = (0.0, 1.0),
+    crop_axes: tuple[int, int] = (2, 3),
+    pad_value: bool = False,
+) -> onnx.ModelProto:
+    """uint8 NHWC -> /255 -> margin pad, the stem's pad -> convs -> sigmoid -> crop H, crop W ->
+    clip, *255, round -> uint8 NHWC: the shape of what the exporter traces around a generator.
+    The margin is (before, after) on H and W; the crops take off what the pads and the
+    unpadded 3x3 conv leave, so the output has the input's size."""
+    rng = np.random.default_rng(0)
+    before, after = margin
+    consts = {
+        "divisor": np.float32(255.0),
+        "margin": np.array([0, 0, before, before, 0, 0, after, after], np.int64),
+        "one": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
+        "zero": np.float32(0.0),
+        "w": rng.normal(0, 0.5, (6, 3, 3, 3)).astype(np.float32),
+        "b": rng.normal(0, 0.5, 6).astype(np.float32),
+        "w2": rng.normal(0, 0.5, (3, 6, 1, 1)).astype(np.float32),
+        "start": np.array([before], np.int64),
+        "end": np.array([-after], np.int64),
+        "axis_h": np.array([crop_axes[0]], np.int64),
+        "axis_w": np.array([crop_axes[1]], np.int64),
+        "step": np.array([1], np.int64),
+        "low": np.float32(clip[0]),
+        "high": np.float32(clip[1]),
+        "levels": np.float32(255.0),
+    }
+    stem_pad = ["p1", "one", "zero"] if pad_value else ["p1", "one"]
+    nodes = [
+        helper.make_node("Transpose", ["frames"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Cast", ["nchw"], ["f"], to=TensorProto.FLOAT),
+        helper.make_node("Div", ["f", "divisor"], ["x"]),
+        helper.make_node("Pad", ["x", "margin"], ["p1"], mode=pad_modes[0]),
+        helper.make_node("Pad", stem_pad, ["p2"], mode=pad_modes[1]),
+        helper.make_node("Conv", ["p2", "w", "b"], ["h"], kernel_shape=[3, 3]),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("Conv", ["r", "w2"], ["logits"], kernel_shape=[1, 1]),
+        helper.make_node("Sigmoid", ["logits"], ["sig"]),
+        helper.make_node("Slice", ["sig", "start", "end", "axis_h", "step"], ["crop_h"]),
+        helper.make_node("Slice", ["crop_h", "start", "end", "axis_w", "step"], ["y"]),
+        helper.make_node("Clip", ["y", "low", "high"], ["c"]),
+        helper.make_node("Mul", ["c", "levels"], ["m"]),
+        helper.make_node("Round", ["m"], ["rounded"]),
+        helper.make_node("Cast", ["rounded"], ["bytes"], to=TensorProto.UINT8),
+        helper.make_node("Transpose", ["bytes"], ["stylized"], perm=[0, 2, 3, 1]),
+    ]
+    return _model(nodes, consts)
+
+
+def _crop_then_pad() -> onnx.ModelProto:
+    """Edge-pads by 1 what a pad computed at run time cropped by 1: the outer ring of pixels
+    becomes a copy of the next ring. Merging the two pads would return the frame unchanged."""
+    consts = {
+        "crop": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
+        "one": np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64),
+    }
+    nodes = [
+        helper.make_node("Transpose", ["frames"], ["nchw"], perm=[0, 3, 1, 2]),
+        helper.make_node("Neg", ["crop"], ["negative"]),  # not a constant to the rewriter
+        helper.make_node("Pad", ["nchw", "negative"], ["cropped"], mode="edge"),
+        helper.make_node("Pad", ["cropped", "one"], ["padded"], mode="edge"),
+        helper.make_node("Transpose", ["padded"], ["stylized"], perm=[0, 2, 3, 1]),
+    ]
+    return _model(nodes, consts)
 
 
 def _ops(model: onnx.ModelProto) -> Counter[str]:
@@ -97,8 +124,11 @@ def test_tidy_removes_four_passes_and_keeps_the_output(shape: tuple[int, ...]) -
     ("variant", "kept"),
     [
         ({"pad_modes": ("reflect", "reflect")}, {"Pad": 2}),  # reflecting twice is not once
+        ({"margin": (-1, 3)}, {"Pad": 2}),  # a negative pad crops
+        ({"pad_value": True}, {"Pad": 2, "Div": 1}),  # a constant-value pad: none apply
         ({"clip": (0.0, 2.0)}, {"Clip": 1, "Round": 1}),  # not the [0, 1] -> bytes step
         ({"crop_axes": (2, 2)}, {"Slice": 2}),  # two crops of one axis
+        ({"crop_axes": (2, -2)}, {"Slice": 2}),  # the same axis, counted from the end
     ],
 )
 def test_tidy_leaves_other_patterns_alone(variant: dict, kept: dict[str, int]) -> None:
@@ -117,8 +147,26 @@ def test_export_emits_the_tidied_graph(fp32_model: onnx.ModelProto) -> None:
     assert pad.op_type == "Pad" and producers[pad.input[0]].op_type == "Cast"
 
 
-def _saved(path: Path) -> Path:
+def test_tidy_leaves_a_weight_that_other_convs_share() -> None:
+    """Two convs read the padded frame with one weight: scaling it for one would change the
+    other (and naming it twice would break the graph), so the division stays."""
     model = _wrapper_like()
+    conv = next(node for node in model.graph.node if node.op_type == "Conv")
+    conv.output[0] = "h1"
+    index = list(model.graph.node).index(conv)
+    twin = helper.make_node("Conv", ["p2", "w", "b"], ["h2"], kernel_shape=[3, 3])
+    model.graph.node.insert(index + 1, twin)
+    model.graph.node.insert(index + 2, helper.make_node("Add", ["h1", "h2"], ["h"]))
+    tidied = tidy(model)
+    onnx.checker.check_model(tidied, full_check=True)
+    assert _ops(tidied)["Div"] == 1
+    frames = np.random.default_rng(2).integers(0, 256, (1, 9, 11, 3), dtype=np.uint8)
+    before = onnxruntime_runner(model, 1)(frames).astype(int)
+    assert np.abs(onnxruntime_runner(tidied, 1)(frames).astype(int) - before).max() <= 1
+
+
+def _saved(path: Path, model: onnx.ModelProto | None = None) -> Path:
+    model = model or _wrapper_like()
     onnx.helper.set_model_props(model, {contract.META_PARITY: json.dumps({"fp32": {}})})
     onnx.save(model, path)
     return path
@@ -143,5 +191,12 @@ def test_cli_refuses_bad_input_and_keeps_existing_output(tmp_path: Path) -> None
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a model")
     unreadable = CliRunner().invoke(app, [str(junk), "-o", str(tmp_path / "out.onnx")])
-    assert unreadable.exit_code == 2 and "not a readable ONNX model" in unreadable.output
+    assert unreadable.exit_code == 2 and "not a loadable ONNX model" in unreadable.output
     assert not (tmp_path / "out.onnx").exists()
+
+
+def test_cli_writes_nothing_when_the_tidied_model_differs(tmp_path: Path) -> None:
+    source, target = _saved(tmp_path / "old.onnx", _crop_then_pad()), tmp_path / "new.onnx"
+    result = CliRunner().invoke(app, [str(source), "-o", str(target)])
+    assert result.exit_code == 1 and "differ from old.onnx" in result.output
+    assert not target.exists()
