@@ -51,6 +51,7 @@ PINNED = ("optim.lr_policy=balance", "loss.temporal=0.5", "generator.antialias=f
 VARIANTS: dict[str, tuple[str, ...]] = {
     "recipe": (),
     "temporal 0.2": ("loss.temporal=0.2",),
+    "temporal 0.2, batch norm": ("loss.temporal=0.2", "generator.norm=batch"),
     "norm at every level (previous release)": (EVERY,),
     "previous recipe (no norm, temporal 10)": (*NONE, "loss.temporal=10"),
     "previous recipe, style 50": (*NONE, "loss.temporal=10", "loss.style=50"),
