@@ -47,8 +47,7 @@ from stream_astgan.engine import Engine
 from stream_astgan.errors import AstganError
 
 _EDGE_LIKE = ("edge", "reflect")
-"""Pad modes that copy pixels, so they commute with scaling them (zero padding would too, with
-a constant input; the wrapper pads by repeating edges)."""
+"""Pad modes that only copy pixels, so scaling before or after the pad is the same."""
 
 
 def _constant(value: ir.Value | None) -> np.ndarray | None:
@@ -90,8 +89,8 @@ class BytesOut(pattern.RewriteRuleClassBase):
         return result
 
     def rewrite(self, op, x, low, high, scale, out):
-        step = op.initializer(ir.tensor(np.float32(1 / 255)), name="to_bytes_scale")
-        zero = op.initializer(ir.tensor(np.uint8(0)), name="to_bytes_zero_point")
+        step = op.initializer(ir.tensor(np.float32(1 / 255)), name=f"{out.name}_scale")
+        zero = op.initializer(ir.tensor(np.uint8(0)), name=f"{out.name}_zero_point")
         return op.QuantizeLinear(x, step, zero)
 
 
