@@ -48,10 +48,13 @@ NONE = ("generator.norm=none", EVERY)  # no normalization, reflect padding at ev
 # reductions, the defaults before damped, 0.2 and antialias; a variant's own settings (PLAIN's
 # fixed, its temporal) come later and win.
 PINNED = ("optim.lr_policy=balance", "loss.temporal=0.5", "generator.antialias=false")
+SHIPPED = ("loss.temporal=0.2", "generator.antialias=true")  # the bundled files' recipe
 VARIANTS: dict[str, tuple[str, ...]] = {
     "recipe": (),
     "temporal 0.2": ("loss.temporal=0.2",),
     "temporal 0.2, batch norm": ("loss.temporal=0.2", "generator.norm=batch"),
+    "shipped recipe (low-pass, temporal 0.2)": SHIPPED,
+    "shipped recipe, exact moves 40": (*SHIPPED, "loss.move=40"),
     "norm at every level (previous release)": (EVERY,),
     "previous recipe (no norm, temporal 10)": (*NONE, "loss.temporal=10"),
     "previous recipe, style 50": (*NONE, "loss.temporal=10", "loss.style=50"),

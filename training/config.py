@@ -103,6 +103,8 @@ class LossConfig:
     temporal_noise: float = 0.01  # std of the sensor noise in the synthetic next frame
     warp_strength: float = 0.04  # size of the random smooth warp, as a fraction of the crop
     flow_error: float = 0.5  # pixels by which the "estimated" motion misses the true one
+    move: float = 0.0  # L1 of G(move(x)) vs move(G(x)) for exact moves by less than a stride
+    move_margin: int = 16  # pixels next to the crop's edges the move term does not judge
     feature_seed: int = 1234  # seed of the fixed random feature network
     feature_width: int = 64  # random filters per kernel size and pyramid level
     feature_kernels: list[int] = field(default_factory=lambda: [3, 7, 11])  # filter sizes
@@ -319,6 +321,13 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("steps must be >= 1")
     if cfg.loss.feature_width < 1 or any(k < 1 or k % 2 == 0 for k in cfg.loss.feature_kernels):
         raise TrainingError("loss.feature_width must be >= 1 and loss.feature_kernels odd sizes")
+    if cfg.loss.move < 0:
+        raise TrainingError("loss.move must be >= 0")
+    if cfg.loss.move and not 0 <= 2 * cfg.loss.move_margin + stride < cfg.data.crop:
+        raise TrainingError(
+            f"loss.move_margin must be >= 0 with 2 * loss.move_margin + the generator stride "
+            f"({stride}) under data.crop ({cfg.data.crop})"
+        )
     if not 0 <= cfg.loss.content_layer <= 3:
         raise TrainingError("loss.content_layer must be 0..3 (relu1_2, relu2_2, relu3_3, relu4_3)")
     if cfg.keep_every < 0:

@@ -1,4 +1,5 @@
-"""The loss terms: adversarial, style statistics, content, pooled image, colour, TV, temporal.
+"""The loss terms: adversarial, style statistics, content, pooled image, colour, TV, temporal,
+move.
 
 Each term is a small function of tensors; the trainer weights and sums them. Statistics-based
 terms are relative errors (divided by the target's magnitude), so every layer and every term is
@@ -140,6 +141,15 @@ def flicker_ratio(
     stylized = ((stylized_next - warped_stylized).square() * mask).sum()
     source = ((source_next - warped_source).square() * mask).sum()
     return stylized / (source + EPS)
+
+
+def move_loss(
+    moved_output: torch.Tensor, output_moved: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Mean absolute difference of G(move(x)) and move(G(x)) where the mask is 1: 0 for a
+    generator whose strokes move with the scene, whatever it paints."""
+    diff = (moved_output - output_moved).abs() * mask
+    return diff.sum() / (mask.sum() * moved_output.shape[1] + EPS)
 
 
 def temporal_loss(ratio: torch.Tensor, target: float) -> torch.Tensor:

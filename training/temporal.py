@@ -6,6 +6,12 @@ motion plus a coarse elastic term) and compares stylize(next) with W(stylize(x))
 "next frame" is x moved by W plus a small smooth error field (no estimated flow is exact:
 DIS is off by a fraction of a pixel at edges) plus sensor noise. That is how the warping-error
 benchmark sees a real video, so the loss can hold the stylized residual to the source's.
+
+The warped pair mixes three sources of change (interpolation, flow error, noise), so the
+strokes the generator re-draws when the scene moves by less than its stride (its sampling
+grid's aliasing, which benchmarks/shift.py measures) are a small part of what that ratio sees.
+Exact moves isolate them: rolling the crop by whole pixels leaves nothing else to differ
+(`random_moves`, `move`, `moved_mask`).
 """
 
 from __future__ import annotations
@@ -57,3 +63,32 @@ def valid_mask(grid: torch.Tensor) -> torch.Tensor:
     """[n, 1, H, W] 1 where the grid samples inside the image, 0 where border pixels repeat."""
     inside = (grid.abs() <= 1).all(dim=-1, keepdim=True)
     return inside.permute(0, 3, 1, 2).to(grid.dtype)
+
+
+def random_moves(n: int, stride: int, gen: torch.Generator) -> list[tuple[int, int]]:
+    """One (dy, dx) per image, each in [0, stride) and not both 0: a move the generator's
+    grid cannot follow by construction."""
+    moves = []
+    for _ in range(n):
+        index = int(torch.randint(1, stride * stride, (1,), generator=gen))
+        moves.append((index // stride, index % stride))
+    return moves
+
+
+def move(images: torch.Tensor, moves: list[tuple[int, int]]) -> torch.Tensor:
+    """Roll each image [C, H, W] by its (dy, dx): exact, and the same pixels (so the same
+    instance-norm statistics); the wrapped band is what `moved_mask` leaves out."""
+    return torch.stack(
+        [torch.roll(im, m, dims=(1, 2)) for im, m in zip(images, moves, strict=True)]
+    )
+
+
+def moved_mask(
+    n: int, height: int, width: int, moves: list[tuple[int, int]], margin: int
+) -> torch.Tensor:
+    """[n, 1, H, W] 1 on the pixels of a rolled frame at least `margin` from its seam and its
+    edges (the image's border, which zero padding sees, moves with the roll)."""
+    mask = torch.zeros(n, 1, height, width)
+    for i, (dy, dx) in enumerate(moves):
+        mask[i, :, dy + margin : height - margin, dx + margin : width - margin] = 1
+    return mask

@@ -58,10 +58,18 @@ from training.metrics import MetricsLog
 from training.networks import build_discriminator, build_generator, count_macs
 from training.parallel import Parallel, pick_device
 from training.samples import save_grid
-from training.temporal import flow_error, random_smooth_grid, valid_mask, warp
+from training.temporal import (
+    flow_error,
+    move,
+    moved_mask,
+    random_moves,
+    random_smooth_grid,
+    valid_mask,
+    warp,
+)
 
 LOSS_TERMS = (
-    "style", "disc_style", "content", "pooled", "structure", "colour", "tv", "temporal",
+    "style", "disc_style", "content", "pooled", "structure", "colour", "tv", "temporal", "move",
 )  # fmt: skip
 COLUMNS = [
     "reconstruction", "loss_d", "loss_g_adv", *LOSS_TERMS, "loss_g",
@@ -319,6 +327,9 @@ class Trainer:
             noise = torch.randn(x.shape, generator=gen) * w.temporal_noise
             grid, true_grid, noise = (t.to(self.device) for t in (grid, true_grid, noise))
             inputs = torch.cat([x, (warp(x, true_grid) + noise).clamp(0, 1)])
+        moves = random_moves(n, self.g.stride, gen) if w.move else []
+        if moves:
+            inputs = torch.cat([inputs, move(x, moves)])
 
         self.g.train()
         with self._autocast():
@@ -339,8 +350,11 @@ class Trainer:
         with self._autocast():
             fake_logits, fake_feats = self.d(y)
             adv = losses.generator_adv_loss(fake_logits, w.gan_mode)
-            motion = (grid, inputs[n:]) if w.temporal else None
+            motion = (grid, inputs[n : 2 * n]) if w.temporal else None
             terms = self._generator_terms(x, y, out, feats, d_feats, fake_feats, motion)
+            if moves:
+                mask = moved_mask(n, *y.shape[2:], moves, w.move_margin).to(y.device)
+                terms["move"] = losses.move_loss(out[-n:], move(y, moves), mask)
             loss_g = w.adversarial * adv + sum(getattr(w, k) * v for k, v in terms.items())
         if not self._finite(loss_g):
             self._recover("the generator loss")
@@ -408,7 +422,7 @@ class Trainer:
         if motion is not None:
             grid, x_next = motion
             mask = valid_mask(grid)
-            ratio = losses.flicker_ratio(out[n:], warp(y, grid), x_next, warp(x, grid), mask)
+            ratio = losses.flicker_ratio(out[n : 2 * n], warp(y, grid), x_next, warp(x, grid), mask)
             terms["temporal"] = losses.temporal_loss(ratio, w.temporal_target)
         return terms
 

@@ -55,6 +55,8 @@ def test_list_and_bool_values_from_set(tmp_path):
         ("[generator]\nwidth = 'wide'\n", "generator.width must be int"),
         ("[optim]\nlr_policy = 'cosine'\n", "optim.lr_policy must be one of"),
         ("[data]\ncrop = 100\n", "multiple of the generator stride"),
+        ("[loss]\nmove = 1.0\nmove_margin = 95\n", "loss.move_margin"),
+        ("[loss]\nmove = -1.0\n", "loss.move must be >= 0"),
         ("steps = [\n", "not valid TOML"),
     ],
 )

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from training import losses
+from training import losses, temporal
 from training.errors import TrainingError
 from training.features import VGG_BLOCKS, RandomFeatures, VGGFeatures, build_feature_net, load_vgg
 from training.temporal import flow_error, random_smooth_grid, valid_mask, warp
@@ -77,6 +77,32 @@ def test_flicker_ratio_measures_added_flicker_like_the_benchmark():
     assert ratio(sharpen) > 1.5 and ratio(soften) < 0.8
     assert losses.temporal_loss(ratio(soften), 1.0) == 0
     assert losses.temporal_loss(ratio(sharpen), 1.0) == pytest.approx(ratio(sharpen) - 1)
+
+
+def test_move_term_sees_a_fixed_sampling_grid_and_nothing_else():
+    gen = torch.Generator().manual_seed(0)
+    moves = temporal.random_moves(64, 8, gen)
+    assert (0, 0) not in moves and all(0 <= d < 8 for m in moves for d in m)
+    assert len(set(moves)) > 30  # all sub-stride moves are drawn, not a few
+    x = torch.rand(3, 3, 48, 64, generator=gen)
+    moves = [(3, 5), (0, 1), (7, 0)]
+    mask = temporal.moved_mask(3, 48, 64, moves, 4)
+    assert [int(m.sum()) for m in mask] == [(48 - 3 - 8) * (64 - 5 - 8), 40 * 55, 33 * 56]
+    moved = temporal.move(x, moves)
+    assert torch.equal(moved[0, :, 3:, 5:], x[0, :, :-3, :-5])  # exact, no resampling
+
+    def loss(stylize):
+        return losses.move_loss(stylize(moved), temporal.move(stylize(x), moves), mask)
+
+    def blocky(t):  # samples an 8-pixel grid, as a strided network does
+        return F.interpolate(F.avg_pool2d(t, 8), scale_factor=8, mode="nearest")
+
+    def soften(t):  # local, zero padded: differs from its moved self only at the seam
+        return F.avg_pool2d(t, 3, 1, 1)
+
+    assert loss(torch.sigmoid) == 0 and loss(soften) < 1e-6
+    assert loss(blocky) > 0.01  # block means of uniform noise differ by about 0.02
+    assert losses.move_loss(blocky(moved), blocky(moved), mask) == 0
 
 
 def test_flow_error_is_a_smooth_subpixel_displacement():

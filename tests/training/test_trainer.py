@@ -100,6 +100,19 @@ def test_style_loss_falls_when_overfitting(tiny_data, tmp_path):
     assert last < 0.5 * first
 
 
+def test_move_term_is_logged_only_when_weighted(tiny_data, tmp_path):
+    content, painting = tiny_data
+    for weight in ("0", "40"):
+        run = tmp_path / weight
+        assert train(content, painting, run, "--steps", "5", "--set", f"loss.move={weight}",
+                     "--set", "loss.move_margin=4") == 0  # fmt: skip
+        moved = [r["move"] for r in read_metrics(run / "metrics.csv")[2:]]
+        if weight == "0":
+            assert moved == ["", "", ""]
+        else:  # a fresh generator is not shift-equivariant: the term sees something
+            assert all(0 < float(m) < 1 for m in moved)
+
+
 def test_non_finite_loss_restores_and_backs_off(tiny_data, tmp_path, monkeypatch):
     content, painting = tiny_data
     calls = {"n": 0}
