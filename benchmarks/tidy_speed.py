@@ -1,8 +1,10 @@
 """What `export.tidy` saves: the same generator exported with and without the rewrites.
 
-Both graphs come from one trace of the generator (a checkpoint's, or the default config's
-untrained one: the weights do not change the speed), are compared on the exporter's parity
-cases, and timed with the runtime's Engine at batch 1, interleaved round by round.
+Three graphs come from one trace of the generator (a checkpoint's, or the default config's
+untrained one: the weights do not change the speed): as traced, with the rules that remove
+passes (`export.tidy.RULES`), and with the layout rules too (what the exporter writes). The
+last is compared with the first on the exporter's parity cases, and all are timed with the
+runtime's Engine at batch 1, interleaved round by round.
 
     python -m benchmarks.tidy_speed [--checkpoint C.pt] [--sizes 640x360,1280x720] [--rounds 20]
 
@@ -39,7 +41,11 @@ def main() -> None:
         sizes = parse_sizes(args.sizes)
         generator, label = generator_for(args.checkpoint)
     traced = export_fp32(fold_normalization(generator), tidy_graph=False)
-    models = {"as traced": traced, "tidied": tidy(traced)}
+    models = {
+        "as traced": traced,
+        "passes removed": tidy(traced, layout=False),
+        "tidied": tidy(traced),
+    }
     ops = {name: Counter(n.op_type for n in m.graph.node) for name, m in models.items()}
     removed = ops["as traced"] - ops["tidied"]
     with tempfile.TemporaryDirectory() as tmp:

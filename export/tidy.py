@@ -12,6 +12,11 @@ QuantizeLinear, which rounds half to even and saturates as they do. The output s
 so a value at an exact half may round the other way. Graphs that do not hold a pattern pass
 through unchanged.
 
+Two more rules then change where work happens, exactly: the first convolution reads the uint8
+frame in its own NHWC pixel order (the full-size transpose goes, and the margin pad runs on
+bytes, not floats), and the output blur's edge pad goes, because the crop of the margin throws
+away every pixel it reaches.
+
 The exporter applies them to every new model. For a model file exported before them,
 `python -m export.tidy MODEL.onnx -o FAST.onnx` rewrites it without its checkpoint, checks
 the new file against the old one on the exporter's parity cases, and adds that comparison to
@@ -140,14 +145,18 @@ class ScaleIntoConv(pattern.RewriteRuleClassBase):
             return result.fail("the divisor and the weight must be constants")
         if not _has_inputs(pad.producer(), 2) or _mode(pad.producer()) not in _EDGE_LIKE:
             return result.fail("the pad does not copy pixels")
-        if len(weight.uses()) > 1 or weight.is_graph_input():
-            return result.fail("the weight is used elsewhere too")
+        if len(pad.uses()) > 1:
+            return result.fail("other nodes read the pad too (it would be made twice)")
+        if weight.is_graph_input():
+            return result.fail("the weight is a graph input")
         return result
 
     def rewrite(self, op, x, divisor, pads, weight, pad, conv):
         node = conv.producer()
         scaled = (_constant(weight) / _constant(divisor)).astype(_constant(weight).dtype)
-        new_weight = op.initializer(ir.tensor(scaled), name=f"{weight.name}_per_level")
+        # Named after this conv's output: a weight the exporter shares between two one-hot
+        # convolutions (the shuffles) gets a scaled copy here, the other keeps the original.
+        new_weight = op.initializer(ir.tensor(scaled), name=f"{conv.name}_weight_per_level")
         padded = op.Pad(x, pads, mode=_mode(pad.producer()))
         return op.op(
             node.op_type, padded, new_weight, *node.inputs[2:], _name=node.name, **node.attributes
@@ -183,15 +192,163 @@ class OneSlice(pattern.RewriteRuleClassBase):
         )
 
 
+def _static(value: ir.Value | None) -> np.ndarray | None:
+    """A constant, or a Concat (axis 0) of constants, as the traced crop's starts are."""
+    array = _constant(value)
+    if array is not None or value is None:
+        return array
+    node = value.producer()
+    if node is None or node.op_type != "Concat" or node.attributes.get_int("axis", 0) != 0:
+        return None
+    parts = [_constant(v) for v in node.inputs]
+    return None if any(p is None for p in parts) else np.concatenate(parts)
+
+
+def _ints(node: ir.Node, name: str, default: list[int]) -> list[int]:
+    attr = node.attributes.get(name)
+    return list(attr.as_ints()) if attr is not None else default
+
+
+def _plain_conv(node: ir.Node) -> bool:
+    """A convolution that pads nothing itself and samples every pixel (stride aside)."""
+    return (
+        node.attributes.get_string("auto_pad", "NOTSET") == "NOTSET"
+        and not any(_ints(node, "pads", [0]))
+        and set(_ints(node, "dilations", [1])) == {1}
+    )
+
+
+class InterleavedStem(pattern.RewriteRuleClassBase):
+    """Conv(Pad(Cast(Transpose(x, NHWC -> NCHW))), W) -> Conv(view(Cast(Pad(x))), W'): the
+    first convolution reads the frame in its own pixel order.
+
+    A frame [N, H, W, C] is also an [N, 1, H, W*C] plane in which pixel (y, x) channel c sits
+    at (y, x*C + c), so a kh x kw convolution with stride (sh, sw) over C channels equals a
+    kh x kw*C one with stride (sh, sw*C) over the plane, its weight reordered. The full-size
+    transpose goes, and the pad runs on the uint8 frame instead of the float one."""
+
+    def __init__(self) -> None:
+        super().__init__(remove_nodes=False)  # the old weight goes with the unused-node pass
+
+    def pattern(self, op, x, pads, weight):
+        planar = op.Cast(op.Transpose(x, _outputs=["planar"]), _outputs=["cast"])
+        padded = op.Pad(planar, pads, _allow_other_inputs=True, _outputs=["pad"])
+        return op.Conv(padded, weight, _allow_other_inputs=True, _outputs=["conv"])
+
+    def check(self, context, x, pads, weight, planar, cast, pad, conv) -> pattern.MatchResult:
+        result = pattern.MatchResult()
+        node, w = conv.producer(), _constant(weight)
+        if _ints(planar.producer(), "perm", []) != [0, 3, 1, 2]:
+            return result.fail("not the NHWC -> NCHW transpose")
+        if w is None or w.ndim != 4:
+            return result.fail("the weight must be a 4-D constant")
+        if x.shape is None or len(x.shape) != 4 or x.shape[3] != w.shape[1]:
+            return result.fail("the frame's channel count must be static and the weight's")
+        if not _has_inputs(pad.producer(), 2):
+            return result.fail("a pad with a constant value or axes")
+        if any(len(v.uses()) > 1 for v in (planar, cast, pad)):
+            return result.fail("other nodes read the frame on the way (it would be made twice)")
+        if node.attributes.get_int("group", 1) != 1 or not _plain_conv(node):
+            return result.fail("a grouped, self-padding or dilated convolution")
+        return result
+
+    def rewrite(self, op, x, pads, weight, planar, cast, pad, conv):
+        node, w = conv.producer(), _constant(weight)
+        out, channels, kh, kw = w.shape
+        plane = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(out, 1, kh, kw * channels))
+        new_weight = op.initializer(ir.tensor(plane), name=f"{conv.name}_weight_interleaved")
+
+        def constant(name: str, values: list[int]) -> ir.Value:
+            return op.initializer(ir.tensor(np.array(values, np.int64)), name=f"{conv.name}_{name}")
+
+        order = constant("pads_in_pixel_order", [0, 2, 3, 1, 4, 6, 7, 5])
+        rows, axis = constant("rows", [0, 0, -1]), constant("plane_axis", [1])
+        padded = op.Pad(x, op.Gather(pads, order, axis=0), mode=_mode(pad.producer()))
+        floats = op.Cast(padded, to=cast.producer().attributes.get_int("to"))
+        sh, sw = _ints(node, "strides", [1, 1])
+        return op.Conv(
+            op.Unsqueeze(op.Reshape(floats, rows), axis),
+            new_weight,
+            *node.inputs[2:],
+            kernel_shape=[kh, kw * channels],
+            strides=[sh, sw * channels],
+            _name=node.name,
+        )
+
+
+class CropAbsorbsPad(pattern.RewriteRuleClassBase):
+    """Slice(Act(Conv(Pad(y, p), W)), s, e) -> Slice(Act(Conv(y, W)), s - p0, e - p0) when the
+    crop starts at or past the pad: the pixels the pad adds only ever reach outputs the crop
+    throws away. At the output that is the frame's margin, so the smoothing blur's own edge
+    pad, a full-resolution pass, goes. The crop's end is computed from the frame size; like
+    OnePad, the rule takes it for what the wrapper makes it, inside the unpadded output, and
+    a rewrite that were not would change the output's shape, which the parity check refuses."""
+
+    def pattern(self, op, y, pads, weight, starts, ends, axes, steps):
+        padded = op.Pad(y, pads, _allow_other_inputs=True, _outputs=["pad"])
+        conv = op.Conv(padded, weight, _allow_other_inputs=True, _outputs=["conv"])
+        return op.Slice(op.Sigmoid(conv), starts, ends, axes, steps, _outputs=["crop"])
+
+    def check(self, context, y, pads, weight, starts, ends, axes, steps, pad, conv, crop):
+        result = pattern.MatchResult()
+        p, s, a = _constant(pads), _static(starts), _static(axes)
+        if p is None or s is None or a is None or y.shape is None:
+            return result.fail("the pads, the crop's starts and its axes must be constants")
+        rank = len(y.shape)
+        if p.size != 2 * rank or (p < 0).any() or not _has_inputs(pad.producer(), 2):
+            return result.fail("not a plain non-negative pad")
+        begin, end = p[:rank], p[rank:]
+        axes_padded = {i for i in range(rank) if begin[i] or end[i]}
+        if not axes_padded <= set(a % rank) or axes_padded & {0, 1}:
+            return result.fail("the pad reaches an axis the crop keeps, or batch or channels")
+        e = _static(ends)
+        if len(s) != len(a) or (e is not None and len(e) != len(a)):
+            return result.fail("the crop's starts, ends and axes differ in length")
+        if any(s[k] < begin[axis] for k, axis in enumerate(a % rank)) or (s < 0).any():
+            return result.fail("the crop starts inside the pad")
+        if e is not None and any(
+            v < 0 and v + end[axis] >= 0 for v, axis in zip(e, a % rank, strict=True)
+        ):
+            return result.fail("the crop ends inside the pad")
+        if not _plain_conv(conv.producer()) or set(_ints(conv.producer(), "strides", [1])) != {1}:
+            return result.fail("a self-padding, dilated or strided convolution")
+        if _static(steps) is None or set(_static(steps)) != {1}:
+            return result.fail("a crop with steps")
+        return result
+
+    def rewrite(self, op, y, pads, weight, starts, ends, axes, steps, pad, conv, crop):
+        node, rank, axis = conv.producer(), len(y.shape), _static(axes) % len(y.shape)
+        p, s, e = _constant(pads), _static(starts), _static(ends)
+        begin, end = p[:rank][axis], p[rank:][axis]
+
+        def constant(name: str, values: np.ndarray) -> ir.Value:
+            return op.initializer(ir.tensor(values.astype(s.dtype)), name=f"{crop.name}_{name}")
+
+        if e is None:  # computed from the frame size: a position from the start
+            new_ends = op.Sub(ends, constant("pad_before", begin))
+        else:  # from the end, a negative end is that much nearer the unpadded end
+            new_ends = constant("unpadded_ends", np.where(e < 0, e + end, e - begin))
+        convolved = op.op(
+            node.op_type, y, weight, *node.inputs[2:], _name=node.name, **node.attributes
+        )
+        return op.Slice(
+            op.Sigmoid(convolved), constant("unpadded_starts", s - begin), new_ends, axes, steps
+        )
+
+
 RULES = pattern.RewriteRuleSet(
     [OnePad.rule(), ScaleIntoConv.rule(), OneSlice.rule(), BytesOut.rule()]
 )
+LAYOUT_RULES = pattern.RewriteRuleSet([InterleavedStem.rule(), CropAbsorbsPad.rule()])
+"""Applied after RULES, which first merge the pads and crops these rules look through."""
 
 
-def tidy(model: onnx.ModelProto) -> onnx.ModelProto:
+def tidy(model: onnx.ModelProto, layout: bool = True) -> onnx.ModelProto:
     """`model` with the rules applied (a new proto; metadata and opsets kept). Shapes and types
-    are inferred first: the output rule applies to float32 values only."""
-    return rewriter.rewrite(onnx.shape_inference.infer_shapes(model), pattern_rewrite_rules=RULES)
+    are inferred first: the output rule applies to float32 values only. `layout=False` stops
+    after RULES (benchmarks.tidy_speed times each step)."""
+    merged = rewriter.rewrite(onnx.shape_inference.infer_shapes(model), pattern_rewrite_rules=RULES)
+    return rewriter.rewrite(merged, pattern_rewrite_rules=LAYOUT_RULES) if layout else merged
 
 
 def tidy_file(source: Path, target: Path, photos: Path | None, overwrite: bool) -> dict:
@@ -210,7 +367,10 @@ def tidy_file(source: Path, target: Path, photos: Path | None, overwrite: bool) 
     require(stats, "tidy", FP32_LEVELS, FP32_MAX_FRACTION, reference=source.name)
     props = read_metadata(tidied)
     parity = json.loads(props.get(contract.META_PARITY, "{}"))
-    parity["tidy"] = {**stats, "reference": f"{source.name} before export.tidy"}
+    record = {**stats, "reference": f"{source.name} before export.tidy"}
+    if "tidy" in parity:  # tidied again by newer rules: the first comparison stays on record
+        record["previous"] = parity["tidy"]
+    parity["tidy"] = record
     props[contract.META_PARITY] = json.dumps(parity, sort_keys=True)
     del tidied.metadata_props[:]
     onnx.helper.set_model_props(tidied, props)

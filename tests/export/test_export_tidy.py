@@ -36,11 +36,15 @@ def _wrapper_like(
     clip: tuple[float, float] = (0.0, 1.0),
     crop_axes: tuple[int, int] = (2, 3),
     pad_value: bool = False,
+    tail_blur: bool = False,
+    stem_pads: bool = False,
 ) -> onnx.ModelProto:
     """uint8 NHWC -> /255 -> margin pad, the stem's pad -> convs -> sigmoid -> crop H, crop W ->
     clip, *255, round -> uint8 NHWC: the shape of what the exporter traces around a generator.
     The margin is (before, after) on H and W; the crops take off what the pads and the
-    unpadded 3x3 conv leave, so the output has the input's size."""
+    unpadded 3x3 conv leave, so the output has the input's size. `tail_blur` adds the
+    output's edge pad and depthwise 3x3 blur before the sigmoid; `stem_pads` lets the first
+    conv pad by itself (the stem then keeps the input's size, so the crop keeps more)."""
     rng = np.random.default_rng(0)
     before, after = margin
     consts = {
@@ -59,6 +63,7 @@ def _wrapper_like(
         "low": np.float32(clip[0]),
         "high": np.float32(clip[1]),
         "levels": np.float32(255.0),
+        "blur": np.tile(np.float32([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / 16, (3, 1, 1, 1)),
     }
     stem_pad = ["p1", "one", "zero"] if pad_value else ["p1", "one"]
     nodes = [
@@ -67,10 +72,19 @@ def _wrapper_like(
         helper.make_node("Div", ["f", "divisor"], ["x"]),
         helper.make_node("Pad", ["x", "margin"], ["p1"], mode=pad_modes[0]),
         helper.make_node("Pad", stem_pad, ["p2"], mode=pad_modes[1]),
-        helper.make_node("Conv", ["p2", "w", "b"], ["h"], kernel_shape=[3, 3]),
+        helper.make_node(
+            "Conv", ["p2", "w", "b"], ["h"], kernel_shape=[3, 3], pads=[int(stem_pads)] * 4
+        ),
         helper.make_node("Relu", ["h"], ["r"]),
         helper.make_node("Conv", ["r", "w2"], ["logits"], kernel_shape=[1, 1]),
-        helper.make_node("Sigmoid", ["logits"], ["sig"]),
+    ]
+    if tail_blur:
+        nodes += [
+            helper.make_node("Pad", ["logits", "one"], ["padded_logits"], mode="edge"),
+            helper.make_node("Conv", ["padded_logits", "blur"], ["blurred"], group=3),
+        ]
+    nodes += [
+        helper.make_node("Sigmoid", ["blurred" if tail_blur else "logits"], ["sig"]),
         helper.make_node("Slice", ["sig", "start", "end", "axis_h", "step"], ["crop_h"]),
         helper.make_node("Slice", ["crop_h", "start", "end", "axis_w", "step"], ["y"]),
         helper.make_node("Clip", ["y", "low", "high"], ["c"]),
@@ -110,8 +124,9 @@ def test_tidy_removes_four_passes_and_keeps_the_output(shape: tuple[int, ...]) -
     onnx.checker.check_model(tidied, full_check=True)
     removed = _ops(model) - _ops(tidied)
     expected = {"Div": 1, "Pad": 1, "Slice": 1, "Clip": 1, "Mul": 1, "Round": 1, "Cast": 1}
-    assert removed == Counter(expected)
-    assert _ops(tidied) - _ops(model) == Counter({"QuantizeLinear": 1, "Concat": 4, "Add": 1})
+    assert removed == Counter({**expected, "Transpose": 1})  # the stem reads NHWC
+    added = {"QuantizeLinear": 1, "Concat": 4, "Add": 1, "Gather": 1, "Reshape": 1}
+    assert _ops(tidied) - _ops(model) == Counter({**added, "Unsqueeze": 1})
     frames = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
     before = onnxruntime_runner(model, 1)(frames).astype(int)
     after = onnxruntime_runner(tidied, 1)(frames).astype(int)
@@ -129,6 +144,8 @@ def test_tidy_removes_four_passes_and_keeps_the_output(shape: tuple[int, ...]) -
         ({"clip": (0.0, 2.0)}, {"Clip": 1, "Round": 1}),  # not the [0, 1] -> bytes step
         ({"crop_axes": (2, 2)}, {"Slice": 2}),  # two crops of one axis
         ({"crop_axes": (2, -2)}, {"Slice": 2}),  # the same axis, counted from the end
+        ({"stem_pads": True, "margin": (1, 1)}, {"Transpose": 2}),  # the conv pads itself
+        ({"tail_blur": True, "margin": (0, 2)}, {"Pad": 2}),  # the crop starts in the pad
     ],
 )
 def test_tidy_leaves_other_patterns_alone(variant: dict, kept: dict[str, int]) -> None:
@@ -137,32 +154,58 @@ def test_tidy_leaves_other_patterns_alone(variant: dict, kept: dict[str, int]) -
         assert _ops(tidied)[op] == count
 
 
+@pytest.mark.parametrize("shape", [(1, 7, 9, 3), (2, 12, 5, 3)])
+def test_tidy_drops_a_pad_that_only_feeds_the_cropped_margin(shape: tuple[int, ...]) -> None:
+    model = _wrapper_like(tail_blur=True)
+    tidied = tidy(model)
+    onnx.checker.check_model(tidied, full_check=True)
+    assert _ops(tidied)["Pad"] == 1
+    frames = np.random.default_rng(3).integers(0, 256, shape, dtype=np.uint8)
+    before = onnxruntime_runner(model, 1)(frames).astype(int)
+    after = onnxruntime_runner(tidied, 1)(frames).astype(int)
+    assert after.shape == before.shape and np.abs(after - before).max() <= 1
+
+
 def test_export_emits_the_tidied_graph(fp32_model: onnx.ModelProto) -> None:
     ops = _ops(fp32_model)
     assert ops["QuantizeLinear"] == 1 and not ops["Round"] and not ops["Clip"]
     assert ops["Slice"] == 1
     producers = {out: node for node in fp32_model.graph.node for out in node.output}
-    first_conv = next(node for node in fp32_model.graph.node if node.op_type == "Conv")
-    pad = producers[first_conv.input[0]]
-    assert pad.op_type == "Pad" and producers[pad.input[0]].op_type == "Cast"
+    chain, value = [], next(n for n in fp32_model.graph.node if n.op_type == "Conv").input[0]
+    while value in producers:  # from the first convolution back to the frames
+        chain.append(producers[value].op_type)
+        value = producers[value].input[0]
+    assert chain == ["Unsqueeze", "Reshape", "Cast", "Pad"] and value == "frames"
+    assert ops["Transpose"] == 1  # the output's only
 
 
-def test_tidy_leaves_a_weight_that_other_convs_share() -> None:
-    """Two convs read the padded frame with one weight: scaling it for one would change the
-    other (and naming it twice would break the graph), so the division stays."""
+def test_tidy_copies_a_weight_that_another_conv_shares() -> None:
+    """The exporter stores the two one-hot shuffle weights once when they are equal. Scaling the
+    stem's in place would change the other convolution, so the stem gets a scaled copy (named
+    after its own output) and the other keeps the weight. Two convs that read one pad are left
+    alone (each would get its own full-size pad)."""
     model = _wrapper_like()
     conv = next(node for node in model.graph.node if node.op_type == "Conv")
     conv.output[0] = "h1"
     index = list(model.graph.node).index(conv)
-    twin = helper.make_node("Conv", ["p2", "w", "b"], ["h2"], kernel_shape=[3, 3])
-    model.graph.node.insert(index + 1, twin)
+    other = helper.make_node("Conv", ["p1", "w", "b"], ["h2"], kernel_shape=[3, 3], pads=[1] * 4)
+    model.graph.node.insert(index + 1, other)
     model.graph.node.insert(index + 2, helper.make_node("Add", ["h1", "h2"], ["h"]))
-    tidied = tidy(model)
-    onnx.checker.check_model(tidied, full_check=True)
-    assert _ops(tidied)["Div"] == 1
     frames = np.random.default_rng(2).integers(0, 256, (1, 9, 11, 3), dtype=np.uint8)
     before = onnxruntime_runner(model, 1)(frames).astype(int)
+    tidied = tidy(model)
+    onnx.checker.check_model(tidied, full_check=True)
+    assert "w" in {init.name for init in tidied.graph.initializer} and _ops(tidied)["Div"] == 1
     assert np.abs(onnxruntime_runner(tidied, 1)(frames).astype(int) - before).max() <= 1
+    twin = helper.make_node("Conv", ["p2", "w", "b"], ["h3"], kernel_shape=[3, 3])
+    model.graph.node.insert(index + 2, twin)
+    model.graph.node[index + 3].input.append("h3")
+    model.graph.node[index + 3].op_type = "Sum"
+    shared = tidy(model)
+    onnx.checker.check_model(shared, full_check=True)
+    assert _ops(shared)["Pad"] <= _ops(model)["Pad"]  # no pad made twice
+    after = onnxruntime_runner(shared, 1)(frames).astype(int)
+    assert np.abs(after - onnxruntime_runner(model, 1)(frames).astype(int)).max() <= 1
 
 
 def _saved(path: Path, model: onnx.ModelProto | None = None) -> Path:
@@ -180,6 +223,10 @@ def test_cli_tidies_a_file_and_records_the_comparison(tmp_path: Path) -> None:
     assert _ops(tidied)["QuantizeLinear"] == 1
     parity = json.loads(read_metadata(tidied)[contract.META_PARITY])
     assert set(parity) == {"fp32", "tidy"} and parity["tidy"]["max_abs"] <= 1
+    again = tmp_path / "again.onnx"  # tidied twice: the first comparison stays on record
+    assert CliRunner().invoke(app, [str(target), "-o", str(again)]).exit_code == 0
+    record = json.loads(read_metadata(onnx.load(again))[contract.META_PARITY])["tidy"]
+    assert record["max_abs"] == 0 and record["previous"] == parity["tidy"]
 
 
 def test_cli_refuses_bad_input_and_keeps_existing_output(tmp_path: Path) -> None:
