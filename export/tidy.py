@@ -277,10 +277,11 @@ class InterleavedStem(pattern.RewriteRuleClassBase):
 
 
 class CropAbsorbsPad(pattern.RewriteRuleClassBase):
-    """Slice(Act(Conv(Pad(y, p), W)), s, e) -> Slice(Act(Conv(y, W)), s - p0, e - p0) when the
-    crop starts at or past the pad: the pixels the pad adds only ever reach outputs the crop
-    throws away. At the output that is the frame's margin, so the smoothing blur's own edge
-    pad, a full-resolution pass, goes. The crop's end is computed from the frame size; like
+    """Slice(Sigmoid(Conv(Pad(y, p), W)), s, e) -> Slice(Sigmoid(Conv(y, W)), s - p0, e - p0)
+    for an unstrided convolution, when the crop starts at or past the pad (and a negative end
+    stops before it): the pixels the pad adds only ever reach outputs the crop throws away.
+    At the output that is the frame's margin, so the smoothing blur's own edge pad, a
+    full-resolution pass, goes. The crop's end is computed from the frame size; like
     OnePad, the rule takes it for what the wrapper makes it, inside the unpadded output, and
     a rewrite that were not would change the output's shape, which the parity check refuses."""
 
