@@ -24,7 +24,7 @@ DYNAMIC_DIMS = ("N", "H", "W")
 
 
 def export_fp32(
-    generator: nn.Module, opset: int = OPSET, tidy_graph: bool = True
+    generator: nn.Module, opset: int = OPSET, tidy_graph: bool = True, layout: bool = True
 ) -> onnx.ModelProto:
     """The contract's fp32 model: uint8 NHWC `frames` in, uint8 NHWC `stylized` out.
 
@@ -32,7 +32,8 @@ def export_fp32(
     based exporter records the padding arithmetic symbolically, so one trace serves every frame
     size; its optimizer folds constants and removes dead nodes. `export.tidy` then removes up
     to six full-resolution passes of the wrapper's own (`tidy_graph=False` keeps them, for
-    the benchmark that measures what that saves).
+    the benchmark that measures what that saves; `layout=False` skips its layout rules, see
+    `export.tidy.tidy`).
     """
     _refuse_shadowing_triton_folder()
     wrapper = FramesWrapper(generator).eval()
@@ -51,7 +52,7 @@ def export_fp32(
             optimize=True,
             verbose=False,
         )
-    model = tidy(program.model_proto) if tidy_graph else program.model_proto
+    model = tidy(program.model_proto, layout) if tidy_graph else program.model_proto
     _name_output_dims(model)
     _strip_trace_metadata(model)
     return model

@@ -112,7 +112,7 @@ def run_export(
 
     stage(stages[0])
     fused = fold_normalization(generator)
-    fp32 = export_fp32(fused)
+    fp32 = export_fp32(fused, layout=options.precision != "fp16")
     check_model(fp32)
     reference = torch_runner(generator)  # as trained: the check covers the folding too
     # The last photos check parity; calibration takes the first ones (calibration.py), so int8

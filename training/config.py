@@ -323,7 +323,8 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("loss.feature_width must be >= 1 and loss.feature_kernels odd sizes")
     if cfg.loss.move < 0:
         raise TrainingError("loss.move must be >= 0")
-    if cfg.loss.move and not 0 <= 2 * cfg.loss.move_margin + stride < cfg.data.crop:
+    margin = cfg.loss.move_margin
+    if cfg.loss.move and not (margin >= 0 and 2 * margin + stride < cfg.data.crop):
         raise TrainingError(
             f"loss.move_margin must be >= 0 with 2 * loss.move_margin + the generator stride "
             f"({stride}) under data.crop ({cfg.data.crop})"

@@ -10,8 +10,10 @@ benchmark sees a real video, so the loss can hold the stylized residual to the s
 The warped pair mixes three sources of change (interpolation, flow error, noise), so the
 strokes the generator re-draws when the scene moves by less than its stride (its sampling
 grid's aliasing, which benchmarks/shift.py measures) are a small part of what that ratio sees.
-Exact moves isolate them: rolling the crop by whole pixels leaves nothing else to differ
-(`random_moves`, `move`, `moved_mask`).
+Exact moves single them out: rolling the crop by whole pixels changes nothing else in the
+input (`random_moves`, `move`, `moved_mask`). What still reaches the term besides the grid:
+the roll's seam, through receptive fields wider than the mask's margin, and the instance
+normalization, whose statistics past the first reduction differ a little between the two.
 """
 
 from __future__ import annotations
@@ -76,8 +78,8 @@ def random_moves(n: int, stride: int, gen: torch.Generator) -> list[tuple[int, i
 
 
 def move(images: torch.Tensor, moves: list[tuple[int, int]]) -> torch.Tensor:
-    """Roll each image [C, H, W] by its (dy, dx): exact, and the same pixels (so the same
-    instance-norm statistics); the wrapped band is what `moved_mask` leaves out."""
+    """Roll each image [C, H, W] by its (dy, dx): exact, the same pixels in another place; the
+    wrapped band is what `moved_mask` leaves out."""
     return torch.stack(
         [torch.roll(im, m, dims=(1, 2)) for im, m in zip(images, moves, strict=True)]
     )

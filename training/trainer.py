@@ -351,10 +351,7 @@ class Trainer:
             fake_logits, fake_feats = self.d(y)
             adv = losses.generator_adv_loss(fake_logits, w.gan_mode)
             motion = (grid, inputs[n : 2 * n]) if w.temporal else None
-            terms = self._generator_terms(x, y, out, feats, d_feats, fake_feats, motion)
-            if moves:
-                mask = moved_mask(n, *y.shape[2:], moves, w.move_margin).to(y.device)
-                terms["move"] = losses.move_loss(out[-n:], move(y, moves), mask)
+            terms = self._generator_terms(x, y, out, feats, d_feats, fake_feats, motion, moves)
             loss_g = w.adversarial * adv + sum(getattr(w, k) * v for k, v in terms.items())
         if not self._finite(loss_g):
             self._recover("the generator loss")
@@ -390,6 +387,7 @@ class Trainer:
         d_feats: list[torch.Tensor],
         fake_feats: list[torch.Tensor],
         motion: tuple[torch.Tensor, torch.Tensor] | None,
+        moves: list[tuple[int, int]],
     ) -> dict[str, torch.Tensor]:
         """The weighted non-adversarial terms; a term whose weight is 0 is not computed."""
         w, n, kind = self.cfg.loss, x.shape[0], self.cfg.loss.style_stat
@@ -424,6 +422,9 @@ class Trainer:
             mask = valid_mask(grid)
             ratio = losses.flicker_ratio(out[n : 2 * n], warp(y, grid), x_next, warp(x, grid), mask)
             terms["temporal"] = losses.temporal_loss(ratio, w.temporal_target)
+        if moves:  # G of the rolled crops is the last n outputs
+            mask = moved_mask(n, *y.shape[2:], moves, w.move_margin).to(y.device)
+            terms["move"] = losses.move_loss(out[-n:], move(y, moves), mask)
         return terms
 
     def _update_ema(self) -> None:

@@ -107,6 +107,8 @@ def test_fp16_export_is_marked_for_gpus(checkpoint_path: Path, tmp_path: Path) -
     assert result.exit_code == 0, result.stderr
     meta = read_metadata(onnx.load(tmp_path / "m.onnx"))
     assert (meta[contract.META_PRECISION], meta[contract.META_RECOMMENDED]) == ("fp16", "gpu")
+    readers = [n.op_type for n in onnx.load(tmp_path / "m.onnx").graph.node if "frames" in n.input]
+    assert "Transpose" in readers and "Pad" not in readers  # no layout rules for GPUs
     parity = json.loads(meta[contract.META_PARITY])
     assert {"fp32", "fp16", "fp16_true"} <= set(parity)
     assert "fp16_true" in result.stderr  # the summary reports the fp16 error
@@ -145,8 +147,8 @@ def test_a_failed_parity_check_writes_nothing(
     """A graph that drifts from the checkpoint (here: one conv's weights scaled) is refused."""
     real_export = export.run.export_fp32
 
-    def drifting_export(generator):
-        model = real_export(generator)
+    def drifting_export(generator, **options):
+        model = real_export(generator, **options)
         weight = next(i for i in model.graph.initializer if len(i.dims) == 4)
         values = onnx.numpy_helper.to_array(weight) * 1.5
         weight.CopyFrom(onnx.numpy_helper.from_array(values, weight.name))

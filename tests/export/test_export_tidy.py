@@ -146,6 +146,7 @@ def test_tidy_removes_four_passes_and_keeps_the_output(shape: tuple[int, ...]) -
         ({"crop_axes": (2, -2)}, {"Slice": 2}),  # the same axis, counted from the end
         ({"stem_pads": True, "margin": (1, 1)}, {"Transpose": 2}),  # the conv pads itself
         ({"tail_blur": True, "margin": (0, 2)}, {"Pad": 2}),  # the crop starts in the pad
+        ({"tail_blur": True, "margin": (2, 1)}, {"Pad": 2}),  # and here it ends in it
     ],
 )
 def test_tidy_leaves_other_patterns_alone(variant: dict, kept: dict[str, int]) -> None:
@@ -180,32 +181,41 @@ def test_export_emits_the_tidied_graph(fp32_model: onnx.ModelProto) -> None:
 
 
 def test_tidy_copies_a_weight_that_another_conv_shares() -> None:
-    """The exporter stores the two one-hot shuffle weights once when they are equal. Scaling the
-    stem's in place would change the other convolution, so the stem gets a scaled copy (named
-    after its own output) and the other keeps the weight. Two convs that read one pad are left
-    alone (each would get its own full-size pad)."""
+    """The exporter stores the two one-hot shuffle weights once when they are equal. Scaling one
+    in place would change the other convolution, so each gets a scaled copy named after its
+    own output, and the shared weight stays for anything else. A pad that two convolutions
+    read is left alone (rewriting it for each would make it twice)."""
     model = _wrapper_like()
     conv = next(node for node in model.graph.node if node.op_type == "Conv")
     conv.output[0] = "h1"
     index = list(model.graph.node).index(conv)
-    other = helper.make_node("Conv", ["p1", "w", "b"], ["h2"], kernel_shape=[3, 3], pads=[1] * 4)
-    model.graph.node.insert(index + 1, other)
-    model.graph.node.insert(index + 2, helper.make_node("Add", ["h1", "h2"], ["h"]))
+    own_pad = helper.make_node("Pad", ["x", "margin"], ["p3"], mode="edge")
+    model.graph.node.insert(index + 1, own_pad)
+    twin = helper.make_node("Conv", ["p3", "w", "b"], ["h2"], kernel_shape=[3, 3], pads=[1] * 4)
+    model.graph.node.insert(index + 2, twin)
+    model.graph.node.insert(index + 3, helper.make_node("Add", ["h1", "h2"], ["h"]))
+    model = _model(list(model.graph.node), _consts(model))
     frames = np.random.default_rng(2).integers(0, 256, (1, 9, 11, 3), dtype=np.uint8)
     before = onnxruntime_runner(model, 1)(frames).astype(int)
     tidied = tidy(model)
     onnx.checker.check_model(tidied, full_check=True)
-    assert "w" in {init.name for init in tidied.graph.initializer} and _ops(tidied)["Div"] == 1
+    copies = [i.name for i in tidied.graph.initializer if i.name.endswith("_weight_per_level")]
+    assert len(copies) == 2 and _ops(tidied)["Div"] == 0
     assert np.abs(onnxruntime_runner(tidied, 1)(frames).astype(int) - before).max() <= 1
-    twin = helper.make_node("Conv", ["p2", "w", "b"], ["h3"], kernel_shape=[3, 3])
-    model.graph.node.insert(index + 2, twin)
-    model.graph.node[index + 3].input.append("h3")
-    model.graph.node[index + 3].op_type = "Sum"
-    shared = tidy(model)
-    onnx.checker.check_model(shared, full_check=True)
-    assert _ops(shared)["Pad"] <= _ops(model)["Pad"]  # no pad made twice
-    after = onnxruntime_runner(shared, 1)(frames).astype(int)
-    assert np.abs(after - onnxruntime_runner(model, 1)(frames).astype(int)).max() <= 1
+    nodes = [n for n in model.graph.node if n.output[0] != "p3"]
+    reader = next(n for n in nodes if n.output[0] == "h2")
+    reader.input[0] = "p2"  # both read the stem's pad, which pads enough for both
+    del reader.attribute[:]
+    shared = _model(nodes, _consts(model))
+    tidied = tidy(shared)
+    onnx.checker.check_model(tidied, full_check=True)
+    assert _ops(tidied)["Div"] == 1 and _ops(tidied)["Pad"] <= _ops(shared)["Pad"]
+    after = onnxruntime_runner(tidied, 1)(frames).astype(int)
+    assert np.abs(after - onnxruntime_runner(shared, 1)(frames).astype(int)).max() <= 1
+
+
+def _consts(model: onnx.ModelProto) -> dict[str, np.ndarray]:
+    return {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
 
 
 def _saved(path: Path, model: onnx.ModelProto | None = None) -> Path:

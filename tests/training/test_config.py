@@ -57,6 +57,7 @@ def test_list_and_bool_values_from_set(tmp_path):
         ("[data]\ncrop = 100\n", "multiple of the generator stride"),
         ("[loss]\nmove = 1.0\nmove_margin = 95\n", "loss.move_margin"),
         ("[loss]\nmove = -1.0\n", "loss.move must be >= 0"),
+        ("[loss]\nmove = 1.0\nmove_margin = -2\n", "loss.move_margin must be >= 0"),
         ("steps = [\n", "not valid TOML"),
     ],
 )

@@ -110,7 +110,7 @@ def test_move_term_is_logged_only_when_weighted(tiny_data, tmp_path):
         if weight == "0":
             assert moved == ["", "", ""]
         else:  # a fresh generator is not shift-equivariant: the term sees something
-            assert all(0 < float(m) < 1 for m in moved)
+            assert all(float(m) > 0 for m in moved)
 
 
 def test_non_finite_loss_restores_and_backs_off(tiny_data, tmp_path, monkeypatch):
