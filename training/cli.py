@@ -2,7 +2,10 @@
 
 Config precedence: built-in defaults < `--config FILE.toml` < dedicated flags < `--set KEY=VALUE`.
 The resolved config is written to RUN_DIR/config.json and into every checkpoint. With
-`--resume` the run's saved config is used; only the options in RESUMABLE may change.
+`--resume` the run's saved config is used; only the options in RESUMABLE may change. With
+`--branch-from CHECKPOINT` a new run starts from another run's state and config, with any change
+but the networks': a recipe change part-way (a higher style weight once flicker is under control)
+is then two commands, not a lost run.
 """
 
 from __future__ import annotations
@@ -103,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument(
         "--overwrite", action="store_true", help="delete the run already in RUN_DIR and start again"
     )
+    p.add_argument(
+        "--branch-from",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="start this new run from another run's checkpoint (e.g. "
+        "RUN/checkpoints/step_001800.pt): its weights, optimizer and rate-controller state, step "
+        "and config, with the changes given here (loss weights, rates, data, steps; not the "
+        "networks); config.json records the parent",
+    )
     p.add_argument("--batch-size", type=int, help="content crops per step and process")
     p.add_argument("--crop", type=int, help="crop size in pixels (a multiple of the stride)")
     p.add_argument(
@@ -200,6 +212,34 @@ def resume_config(run_dir: Path, layers: list[dict[str, Any]]) -> TrainConfig:
     return cfg
 
 
+def branch_config(checkpoint: Path, layers: list[dict[str, Any]]) -> TrainConfig:
+    """The parent's config with this run's changes; its networks' shapes must stay as saved."""
+    from training.checkpoint import load_checkpoint  # imports torch
+
+    ckpt = load_checkpoint(checkpoint)
+    saved = upgrade_config(ckpt["config"])
+    new = config_to_dict(resolve_config(saved, *layers))
+    flat_new, flat_saved = _flatten(new), _flatten(saved)
+    fixed = sorted(
+        k
+        for k in flat_new
+        if k.split(".")[0] in ("generator", "discriminator") and flat_new[k] != flat_saved.get(k)
+    )
+    if fixed:
+        raise TrainingError(
+            f"cannot change {', '.join(fixed)} in a branch: the checkpoint's networks were built "
+            "without it; start a new run instead"
+        )
+    cfg = config_from_dict(new)
+    if cfg.steps <= ckpt["step"]:
+        raise TrainingError(
+            f"--steps ({cfg.steps}) must be above the checkpoint's step ({ckpt['step']})"
+        )
+    cfg.branched_from = f"{checkpoint} (step {ckpt['step']})"
+    validate(cfg)
+    return cfg
+
+
 def fresh_config(args: argparse.Namespace, layers: list[dict[str, Any]]) -> TrainConfig:
     """Defaults < TOML < flags, checked for the inputs a new run needs."""
     toml = [load_toml(args.config)] if args.config else []
@@ -271,7 +311,15 @@ def run(argv: list[str] | None = None) -> None:
 def train(args: argparse.Namespace, console: Console) -> None:
     """Resolve the config, prepare the run directory (rank 0) and train."""
     layers = flag_overrides(args)
-    cfg = resume_config(args.out, layers) if args.resume else fresh_config(args, layers)
+    if args.resume and args.branch_from:
+        raise TrainingError("--branch-from starts a new run; it cannot be combined with --resume")
+    if args.branch_from:
+        toml = [load_toml(args.config)] if args.config else []
+        cfg = branch_config(args.branch_from, [*toml, *layers])
+    elif args.resume:
+        cfg = resume_config(args.out, layers)
+    else:
+        cfg = fresh_config(args, layers)
     check_run_dir(args.out, args.resume, args.overwrite)
 
     from training.parallel import init_parallel, pick_device  # torch imports are slow
@@ -284,7 +332,7 @@ def train(args: argparse.Namespace, console: Console) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
     try:
         parallel.barrier()
-        trainer = Trainer(cfg, args.out, args.resume, console, parallel)
+        trainer = Trainer(cfg, args.out, args.resume, console, parallel, args.branch_from)
         if parallel.main:
             (args.out / CONFIG_NAME).write_text(json.dumps(trainer.config_dict, indent=2) + "\n")
             console.print(trainer.describe(), highlight=False)

@@ -160,6 +160,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     content: list[str] = field(default_factory=list)  # content folders and videos
+    branched_from: str = ""  # filled in by training: the checkpoint a --branch-from run started at
     steps: int = 1500
     seed: int = 0
     threads: int = 0  # torch CPU threads; 0 = leave torch's default

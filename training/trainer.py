@@ -100,7 +100,13 @@ class Trainer:
     """Owns the models, optimizers, controller and logs of one run directory."""
 
     def __init__(
-        self, cfg: TrainConfig, run_dir: Path, resume: bool, console: Console, parallel: Parallel
+        self,
+        cfg: TrainConfig,
+        run_dir: Path,
+        resume: bool,
+        console: Console,
+        parallel: Parallel,
+        branch_from: Path | None = None,
     ) -> None:
         self.cfg = cfg
         self.run_dir = run_dir
@@ -157,6 +163,9 @@ class Trainer:
                     f"no checkpoint at {run_dir / CHECKPOINT_NAME}; start without --resume"
                 )
             self._load(load_checkpoint(run_dir / CHECKPOINT_NAME))
+        elif branch_from is not None:
+            self._load(load_checkpoint(branch_from))
+        self.restore_point_needed = not resume  # the run dir holds no checkpoint yet
         self.metrics = MetricsLog(run_dir, COLUMNS, self.step) if self.parallel.main else None
 
     def _painting_statistics(self) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -454,7 +463,7 @@ class Trainer:
     def run(self) -> None:
         """Train up to cfg.steps, logging, sampling and checkpointing on the way."""
         cfg, main = self.cfg, self.parallel.main
-        if self.step == 0:
+        if self.restore_point_needed:
             self.save()  # a restore point for a NaN at the very first steps
         progress = Progress(
             TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),

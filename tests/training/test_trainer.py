@@ -64,6 +64,43 @@ def test_resume_is_exact(tiny_data, tmp_path, policy):
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
 
 
+def test_branch_continues_exactly_and_takes_recipe_changes(tiny_data, tmp_path, capsys):
+    content, painting = tiny_data
+    assert train(content, painting, tmp_path / "full", "--steps", "6") == 0
+    assert train(content, painting, tmp_path / "half", "--steps", "3") == 0
+    parent = tmp_path / "half" / "checkpoint.pt"
+    same = tmp_path / "same"
+    assert main(["--out", str(same), "--branch-from", str(parent), "--steps", "6"]) == 0
+    full, branched = load(tmp_path / "full"), load(same)
+    for key in ("generator", "generator_train", "discriminator"):
+        for name, tensor in full[key].items():
+            assert torch.equal(tensor, branched[key][name]), f"{key}.{name} differs"
+    assert branched["config"]["branched_from"] == f"{parent} (step 3)"
+    assert [int(r["step"]) for r in read_metrics(same / "metrics.csv")] == [4, 5, 6]
+
+    stronger = tmp_path / "stronger"
+    args = ["--out", str(stronger), "--branch-from", str(parent), "--steps", "6"]
+    assert main([*args, "--set", "loss.style=50"]) == 0
+    ckpt = load(stronger)
+    assert ckpt["config"]["loss"]["style"] == 50 and ckpt["step"] == 6
+    changed = ckpt["generator_train"].items()
+    assert any(not torch.equal(t, full["generator_train"][name]) for name, t in changed)
+    capsys.readouterr()
+    refused = {
+        "generator.width": ["--out", str(tmp_path / "a"), "--branch-from", str(parent),
+                            "--set", "generator.width=12"],
+        "must be above": ["--out", str(tmp_path / "b"), "--branch-from", str(parent),
+                          "--steps", "3"],
+        "cannot be combined": ["--out", str(same), "--resume", "--branch-from", str(parent)],
+        "does not exist": ["--out", str(tmp_path / "c"), "--branch-from", str(tmp_path / "x.pt")],
+    }  # fmt: skip
+    for message, argv in refused.items():
+        assert main(argv) == 2, message
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
+
+
 def test_run_dir_is_protected(tiny_data, tmp_path, capsys):
     content, painting = tiny_data
     run = tmp_path / "run"
