@@ -189,6 +189,12 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _differing(new: dict[str, Any], saved: dict[str, Any]) -> set[str]:
+    """Dotted config keys whose value in `new` is not the saved one."""
+    flat_new, flat_saved = _flatten(new), _flatten(saved)
+    return {k for k, v in flat_new.items() if v != flat_saved.get(k)}
+
+
 def resume_config(run_dir: Path, layers: list[dict[str, Any]]) -> TrainConfig:
     """The run's saved config with the few changes a resume may make."""
     path = run_dir / CONFIG_NAME
@@ -200,8 +206,7 @@ def resume_config(run_dir: Path, layers: list[dict[str, Any]]) -> TrainConfig:
         changed |= _flatten(layer)
     cfg = config_from_dict(saved)
     new = config_to_dict(resolve_config(saved, *layers))
-    flat_new, flat_saved = _flatten(new), _flatten(saved)
-    fixed = sorted(k for k in changed if k not in RESUMABLE and flat_new[k] != flat_saved.get(k))
+    fixed = sorted(k for k in _differing(new, saved) & set(changed) if k not in RESUMABLE)
     if fixed:
         raise TrainingError(
             f"cannot change {', '.join(fixed)} when resuming (only {', '.join(sorted(RESUMABLE))})"
@@ -219,16 +224,12 @@ def branch_config(checkpoint: Path, layers: list[dict[str, Any]]) -> TrainConfig
     ckpt = load_checkpoint(checkpoint)
     saved = upgrade_config(ckpt["config"])
     new = config_to_dict(resolve_config(saved, *layers))
-    flat_new, flat_saved = _flatten(new), _flatten(saved)
-    fixed = sorted(
-        k
-        for k in flat_new
-        if k.split(".")[0] in ("generator", "discriminator") and flat_new[k] != flat_saved.get(k)
-    )
+    networks = ("generator.", "discriminator.")
+    fixed = sorted(k for k in _differing(new, saved) if k.startswith(networks))
     if fixed:
         raise TrainingError(
-            f"cannot change {', '.join(fixed)} in a branch: the checkpoint's networks were built "
-            "without it; start a new run instead"
+            f"cannot change {', '.join(fixed)} in a branch: the checkpoint's weights fit its "
+            "networks as saved; start a new run instead"
         )
     cfg = config_from_dict(new)
     if cfg.steps <= ckpt["step"]:
