@@ -114,6 +114,39 @@ class LossConfig:
     # with random features the content term uses the generator's own encoder instead
 
 
+PHASE_KEYS = tuple(f.name for f in dataclasses.fields(LossConfig) if f.type == "float")
+"""Loss weights a phase may change: each is read afresh at every step, so a change part-way acts
+exactly as a `--branch-from` at that step with `--set loss.KEY=VALUE` would."""
+
+
+@dataclass
+class Phase:
+    """New loss weights for the steps after `after`, kept until a later phase changes them.
+
+    Recipes that paint first and then trade paint for flicker (or back) are one command and
+    one TOML this way, instead of a chain of branches.
+    """
+
+    after: int = 0  # the step after which the weights apply (a checkpoint's step number)
+    loss: dict[str, float] = field(default_factory=dict)  # [loss] keys in PHASE_KEYS
+
+
+def phase_text(phase: Phase) -> str:
+    """How a run's start and its log name a phase."""
+    return f"after step {phase.after}: " + ", ".join(
+        f"loss.{k}={v:g}" for k, v in phase.loss.items()
+    )
+
+
+def loss_at(base: LossConfig, phases: list[Phase], done: int) -> LossConfig:
+    """The loss weights of the step that follows `done` completed steps."""
+    changes: dict[str, float] = {}
+    for phase in phases:
+        if done >= phase.after:
+            changes |= phase.loss
+    return dataclasses.replace(base, **changes)
+
+
 @dataclass
 class AdaptiveLRConfig:
     """Parameters of the learning-rate controller (the formulas: training/adaptive_lr.py)."""
@@ -160,6 +193,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     content: list[str] = field(default_factory=list)  # content folders and videos
+    phases: list[Phase] = field(default_factory=list)  # loss weights changed part-way ([[phases]])
     branched_from: str = ""  # filled in by training: the checkpoint a --branch-from run started at
     steps: int = 1500
     seed: int = 0
@@ -193,19 +227,22 @@ def _build(cls: type, values: dict[str, Any], where: str) -> Any:
         )
     kwargs = {}
     for name, value in values.items():
-        kind = hints[name]
-        if dataclasses.is_dataclass(kind):
-            if not isinstance(value, dict):
-                raise TrainingError(f"config key {where}{name} must be a table, got {value!r}")
-            kwargs[name] = _build(kind, value, f"{where}{name}.")
-        else:
-            kwargs[name] = _coerce(value, kind, f"{where}{name}")
+        kwargs[name] = _coerce(value, hints[name], f"{where}{name}")
     return cls(**kwargs)
 
 
 def _coerce(value: Any, kind: Any, key: str) -> Any:
     """Check a TOML/flag value against the field type, converting strings from `--set`."""
     origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise TrainingError(f"config key {key} must be a table, got {value!r}")
+        return _build(kind, value, f"{key}.")
+    if origin is dict:
+        _, item = typing.get_args(kind)
+        if not isinstance(value, dict):
+            raise TrainingError(f"config key {key} must be a table, got {value!r}")
+        return {k: _coerce(v, item, f"{key}.{k}") for k, v in value.items()}
     if origin in (list, types.GenericAlias) or kind is list:
         (item,) = typing.get_args(kind) or (str,)
         if isinstance(value, str):
@@ -322,10 +359,13 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("steps must be >= 1")
     if cfg.loss.feature_width < 1 or any(k < 1 or k % 2 == 0 for k in cfg.loss.feature_kernels):
         raise TrainingError("loss.feature_width must be >= 1 and loss.feature_kernels odd sizes")
+    _validate_phases(cfg)
     if cfg.loss.move < 0:
         raise TrainingError("loss.move must be >= 0")
     margin = cfg.loss.move_margin
-    if cfg.loss.move and not (margin >= 0 and 2 * margin + stride < cfg.data.crop):
+    if any(loss_at(cfg.loss, cfg.phases, p.after).move for p in [Phase(), *cfg.phases]) and not (
+        margin >= 0 and 2 * margin + stride < cfg.data.crop
+    ):
         raise TrainingError(
             f"loss.move_margin must be >= 0 with 2 * loss.move_margin + the generator stride "
             f"({stride}) under data.crop ({cfg.data.crop})"
@@ -334,3 +374,23 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("loss.content_layer must be 0..3 (relu1_2, relu2_2, relu3_3, relu4_3)")
     if cfg.keep_every < 0:
         raise TrainingError("keep_every must be 0 (off) or a step count")
+
+
+def _validate_phases(cfg: TrainConfig) -> None:
+    after = 0
+    for i, phase in enumerate(cfg.phases, 1):
+        if phase.after <= after:
+            raise TrainingError(
+                f"phase {i}: after = {phase.after} must be a step above {after} "
+                "(phases run in order, after the base weights' first steps)"
+            )
+        after = phase.after
+        wrong = sorted(set(phase.loss) - set(PHASE_KEYS))
+        if wrong:
+            raise TrainingError(
+                f"phase {i}: loss.{', loss.'.join(wrong)} cannot change part-way; "
+                f"a phase may set {', '.join(PHASE_KEYS)}"
+            )
+        negative = sorted(k for k, v in phase.loss.items() if v < 0)
+        if negative:
+            raise TrainingError(f"phase {i}: loss.{', loss.'.join(negative)} must be >= 0")

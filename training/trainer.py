@@ -39,7 +39,14 @@ from training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from training.config import TrainConfig, config_hash, config_to_dict, upgrade_config
+from training.config import (
+    TrainConfig,
+    config_hash,
+    config_to_dict,
+    loss_at,
+    phase_text,
+    upgrade_config,
+)
 from training.data import (
     ContentSampler,
     StyleSampler,
@@ -128,6 +135,7 @@ class Trainer:
             cfg.loss.feature_weights
         )
         self.config_dict = config_to_dict(cfg)
+        self.base_loss = cfg.loss
         self.content = ContentSampler(content, cfg.data.crop, cfg.data.scale_jitter)
         self.style = StyleSampler(
             paintings, cfg.data.crop, cfg.data.style_short_side, cfg.data.style_scales
@@ -190,7 +198,7 @@ class Trainer:
             f"stride {self.g.stride}; discriminator: {d_params / 1e3:.1f} k params; "
             f"device {self.device}, {self.parallel.world} process(es), lr policy "
             f"{self.cfg.optim.lr_policy}\nfeatures: {self.cfg.loss.feature_origin}"
-        )
+        ) + "".join(f"\nphase {i}, {phase_text(p)}" for i, p in enumerate(self.cfg.phases, 1))
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -298,8 +306,17 @@ class Trainer:
             group["lr"] = lr_d
         return lr_g, lr_d
 
+    def _enter_phase(self) -> None:
+        """The loss weights of the coming step; says so when a phase begins."""
+        phases = self.cfg.phases
+        for i, phase in enumerate(phases, 1):
+            if phase.after == self.step and self.parallel.main:
+                self.console.print(f"phase {i} of {len(phases)} begins, {phase_text(phase)}")
+        self.cfg.loss = loss_at(self.base_loss, phases, self.step)
+
     def train_step(self) -> dict[str, float] | None:
         """One training step; returns the logged scalars, or None after a recovery."""
+        self._enter_phase()
         lr_g, lr_d = self._set_rates()
         gen = step_generator(self.cfg.seed, self.parallel.rank, self.step)
         x = self.content.batch(self.cfg.data.batch_size, gen).to(self.device)

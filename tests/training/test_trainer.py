@@ -101,6 +101,41 @@ def test_branch_continues_exactly_and_takes_recipe_changes(tiny_data, tmp_path, 
     assert not (tmp_path / "a").exists() and not (tmp_path / "c").exists()
 
 
+def test_phases_change_the_weights_exactly_as_branches_do(tiny_data, tmp_path, capsys):
+    content, painting = tiny_data
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(
+        "[loss]\nmove_margin = 4\n"
+        "[[phases]]\nafter = 3\nloss = { style = 50.0 }\n"
+        "[[phases]]\nafter = 5\nloss = { move = 4.0, temporal = 0.0 }\n"
+    )
+    phased = tmp_path / "phased"
+    assert train(content, painting, phased, "--config", str(recipe), "--steps", "7") == 0
+    log = capsys.readouterr().err
+    assert "phase 2 of 2 begins, after step 5: loss.move=4, loss.temporal=0" in log
+
+    margin = ["--set", "loss.move_margin=4"]
+    assert train(content, painting, tmp_path / "a", *margin, "--steps", "3") == 0
+    b, c = tmp_path / "b", tmp_path / "c"
+    assert main(["--out", str(b), "--branch-from", str(tmp_path / "a" / "checkpoint.pt"),
+                 "--steps", "5", "--set", "loss.style=50"]) == 0  # fmt: skip
+    assert main(["--out", str(c), "--branch-from", str(b / "checkpoint.pt"), "--steps", "7",
+                 "--set", "loss.move=4", "--set", "loss.temporal=0"]) == 0  # fmt: skip
+    assert train(content, painting, tmp_path / "base", *margin, "--steps", "7") == 0
+    chained, ours, base = load(c), load(phased), load(tmp_path / "base")
+    for key in ("generator", "generator_train", "discriminator"):
+        for name, tensor in chained[key].items():
+            assert torch.equal(tensor, ours[key][name]), f"{key}.{name} differs"
+    assert any(not torch.equal(t, base["generator"][n]) for n, t in ours["generator"].items())
+    assert ours["config"]["loss"]["style"] == 10 and len(ours["config"]["phases"]) == 2
+
+    capsys.readouterr()
+    recipe.write_text("[[phases]]\nafter = 3\nloss = { move_margin = 8 }\n")
+    assert train(content, painting, tmp_path / "bad", "--config", str(recipe)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "loss.move_margin cannot change part-way" in err[0], err
+
+
 def test_run_dir_is_protected(tiny_data, tmp_path, capsys):
     content, painting = tiny_data
     run = tmp_path / "run"
