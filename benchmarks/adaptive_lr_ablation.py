@@ -43,10 +43,11 @@ from training.metrics import read_metrics
 
 # The bundled recipe with 128 px crops, so 3 policies x 3 seeds fit in about an hour on 2 cores,
 # and the temporal weight, generator and terms it had when the ablation ran (the defaults are
-# now 0.2 and the anti-aliased generator; starry-night.toml now adds the exact-move term).
+# now 0.2 and the anti-aliased generator; starry-night.toml now adds the exact-move term and
+# phases).
 BASE = (
     "--config", "training/configs/starry-night.toml", "--crop", "128", "--set", "loss.temporal=0.5",
-    "--set", "generator.antialias=false", "--set", "loss.move=0",
+    "--set", "generator.antialias=false", "--set", "loss.move=0", "--set", "phases=",
 )  # fmt: skip
 HARSH = ("optim.lr_g=1e-2", "optim.lr_d=2e-3")  # 10x the base rates: runs die or need a NaN restore
 HIGH_FREQUENCY = 0.1  # cycles per step: swings faster than 10 steps

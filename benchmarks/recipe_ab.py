@@ -46,10 +46,11 @@ EVERY = "generator.plain_levels=0"  # normalization at every level, as before pl
 NONE = ("generator.norm=none", EVERY)  # no normalization, reflect padding at every level
 # Every variant was trained under the balance controller, temporal 0.5, plain strided
 # reductions and no exact-move term, the defaults before damped, 0.2 and antialias and
-# starry-night.toml's move term; a variant's own settings (PLAIN's fixed, its temporal) come
-# later and win.
+# starry-night.toml's move term and phases; a variant's own settings (PLAIN's fixed, its
+# temporal) come later and win.
 PINNED = (
     "optim.lr_policy=balance", "loss.temporal=0.5", "generator.antialias=false", "loss.move=0",
+    "phases=",
 )  # fmt: skip
 # the recipe of the files shipped before the move term
 SHIPPED = ("loss.temporal=0.2", "generator.antialias=true")

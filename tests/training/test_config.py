@@ -58,6 +58,14 @@ def test_list_and_bool_values_from_set(tmp_path):
         ("[loss]\nmove = 1.0\nmove_margin = 95\n", "loss.move_margin"),
         ("[loss]\nmove = -1.0\n", "loss.move must be >= 0"),
         ("[loss]\nmove = 1.0\nmove_margin = -2\n", "loss.move_margin must be >= 0"),
+        ("[[phases]]\nafter = 0\nloss = { style = 1.0 }\n", "phase 1: after = 0 must be a step"),
+        ("[[phases]]\nafter = 9\n[[phases]]\nafter = 9\n", "phase 2: after = 9 must be a step"),
+        ("[[phases]]\nafter = 9\nloss = { tv = -1.0 }\n", "phase 1: loss.tv must be >= 0"),
+        ("[[phases]]\nafter = 9\nloss = { feature_seed = 1 }\n", "cannot change part-way"),
+        (
+            "[loss]\nmove_margin = 95\n[[phases]]\nafter = 9\nloss = { move = 1.0 }\n",
+            "loss.move_margin",
+        ),
         ("steps = [\n", "not valid TOML"),
     ],
 )
@@ -86,4 +94,4 @@ def test_shipped_recipes_load_and_validate(recipe):
     cfg = fresh_config(args, flag_overrides(args))
     assert cfg.style.name == recipe.stem and cfg.style.paths and cfg.content
     # A recipe holds only what differs from the defaults, which are the shipped recipe.
-    assert set(load_toml(recipe)) <= {"content", "style", "loss", "data", "steps"}
+    assert set(load_toml(recipe)) <= {"content", "style", "loss", "data", "steps", "phases"}
