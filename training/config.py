@@ -363,9 +363,8 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.loss.move < 0:
         raise TrainingError("loss.move must be >= 0")
     margin = cfg.loss.move_margin
-    if any(loss_at(cfg.loss, cfg.phases, p.after).move for p in [Phase(), *cfg.phases]) and not (
-        margin >= 0 and 2 * margin + stride < cfg.data.crop
-    ):
+    moves = [cfg.loss.move, *(phase.loss.get("move", 0.0) for phase in cfg.phases)]
+    if any(moves) and not (margin >= 0 and 2 * margin + stride < cfg.data.crop):
         raise TrainingError(
             f"loss.move_margin must be >= 0 with 2 * loss.move_margin + the generator stride "
             f"({stride}) under data.crop ({cfg.data.crop})"
