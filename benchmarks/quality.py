@@ -17,9 +17,10 @@ rocket) when scikit-image is installed, and single frames of the shared videos b
 cup.mp4. The recipes train on ../shared/data/content/photos only.
 
     python -m benchmarks.quality [--model NAME|M.onnx ...] [--max-side 384] [--gatys-steps 150]
-        [--transformernet STYLE=CHECKPOINT.pt ...]
+        [--transformernet STYLE=CHECKPOINT.pt ...] [--tag TAG]
 
-Writes results/quality.{json,md} and results/quality_sheet.jpg (photo | ours | anchors).
+Writes results/quality.{json,md} and results/quality_sheet.jpg (photo | ours | anchors), or
+results/quality_TAG.* with --tag, so an anchor run beside old files keeps the main table.
 """
 
 from __future__ import annotations
@@ -187,12 +188,14 @@ def main() -> None:
         metavar="STYLE=CHECKPOINT",
         help="the TransformerNet anchor of a style: a training checkpoint (repeatable)",
     )
+    parser.add_argument("--tag", help="write results/quality_TAG.* (keeps the main one)")
     args = parser.parse_args()
     anchors = dict(a.split("=", 1) for a in args.transformernet if "=" in a)
     if len(anchors) != len(args.transformernet):
         fail("--transformernet takes STYLE=CHECKPOINT, e.g. starry-night=runs/tn/checkpoint.pt")
     if args.max_side < 64 or args.gatys_steps < 0:
         fail("--max-side must be >= 64 and --gatys-steps >= 0")
+    stem = "quality" + (f"_{args.tag}" if args.tag else "")
     t0 = time.perf_counter()
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp, user_errors():
@@ -255,7 +258,7 @@ def main() -> None:
             base = statistics.fmean(errors["source"])
             for name in engines:
                 rows[name]["warping_ratio_box"] = round(statistics.fmean(errors[name]) / base, 3)
-    save_jpeg(RESULTS / "quality_sheet.jpg", grid(sheet))
+    save_jpeg(RESULTS / f"{stem}_sheet.jpg", grid(sheet))
     result = {
         "photos": list(photos),
         "max_side": args.max_side,
@@ -287,9 +290,9 @@ def main() -> None:
         *anchor_table(rows),
         "",
         "![held-out photos: photo, ours, TransformerNet where trained, Gatys (Gram ratio in each "
-        "label)](quality_sheet.jpg)",
+        f"label)]({stem}_sheet.jpg)",
     ]
-    write_report("quality", result, table)
+    write_report(stem, result, table)
 
 
 def anchor_figures(anchor: TorchEngine, ours: dict[str, float]) -> dict[str, float]:
