@@ -268,13 +268,17 @@ def main() -> None:
         "models": rows,
         "seconds": round(time.perf_counter() - t0, 1),
     }
+    gatys_note = (
+        f"{args.gatys_steps} Adam steps from the photo, on the first {args.gatys_photos} photos"
+        if args.gatys_steps
+        else "not run (--gatys-steps 0)"
+    )
     table = [
         f"Held-out photos ({len(photos)}): {', '.join(photos)}; long side <= {args.max_side}. "
         f"Features: VGG16 ({record.source}). Gram-distance ratio: output-to-painting over "
         "photo-to-painting, plain Gram matrices at relu1_2..relu4_3 (lower is more painterly; "
         f"target <= {TARGET_RATIO}); content: relative relu3_3 distance to the photo (lower "
-        f"keeps more of it). Gatys: {args.gatys_steps} Adam steps from the photo, on the first "
-        f"{args.gatys_photos} photos.",
+        f"keeps more of it). Gatys: {gatys_note}.",
         *([f"Note: {note}."] if note else []),
         "",
         "| model | Gram ratio | content | Gram ratio, Gatys photos | Gatys Gram ratio "

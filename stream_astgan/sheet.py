@@ -26,12 +26,15 @@ BAND = 28  # height of the label band above each cell
 
 
 def labelled(rgb: np.ndarray, text: str, scale: float = 0.5) -> np.ndarray:
-    """The picture resized by `scale` under a white band holding its label."""
+    """The picture resized by `scale` under a white band holding its label. A long label is
+    drawn smaller rather than cut, since its end (a score, a step) is often what it says."""
     h, w = round(rgb.shape[0] * scale), round(rgb.shape[1] * scale)
     cell = np.full((h + BAND, w, 3), 255, np.uint8)
     cell[BAND:] = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
+    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    size = 0.5 * min(1.0, (w - 12) / max(width, 1))
     cv2.putText(
-        cell, text[:40], (6, BAND - 9), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA
+        cell, text, (6, BAND - 9), cv2.FONT_HERSHEY_SIMPLEX, size, (0, 0, 0), 1, cv2.LINE_AA
     )
     return cell
 

@@ -7,7 +7,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from stream_astgan.cli import app
-from stream_astgan.sheet import BAND
+from stream_astgan.sheet import BAND, labelled
 
 PHOTO = (200, 60, 120)
 
@@ -44,3 +44,13 @@ def test_sheet_of_something_that_is_not_a_photo(tmp_path, invert_model):
     assert result.exit_code == 2 and "give one photo" in result.output
     result = CliRunner().invoke(app, [*args[:3], str(tmp_path / "s.mp4"), *args[4:]])
     assert result.exit_code == 2 and "the sheet is an image" in result.output
+
+
+def test_a_long_label_is_drawn_smaller_not_cut_off():
+    picture = np.zeros((60, 160, 3), np.uint8)  # an 80 px wide cell at scale 0.5
+    for text in ("starry-night-step400.onnx: 0.61", "ok"):
+        band = labelled(picture, text)[:BAND]
+        inked = np.flatnonzero(band.min(axis=(0, 2)) < 128)
+        assert inked.size and inked.max() < 80 - 3, text  # it ends inside the cell
+    short = np.flatnonzero(labelled(picture, "ok")[:BAND].min(axis=(0, 2)) < 128)
+    assert short.max() < 40  # a short label keeps its size and does not stretch
