@@ -245,11 +245,12 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
         return {k: _coerce(v, item, f"{key}.{k}") for k, v in value.items()}
     if origin in (list, types.GenericAlias) or kind is list:
         (item,) = typing.get_args(kind) or (str,)
-        if isinstance(value, str):
-            value = [v for v in value.split(",") if v.strip()]
+        if isinstance(value, str):  # `--set k=1.0,0.5`, or TOML's own `--set k=[1.0, 0.5]`
+            value = [v for v in value.strip().removeprefix("[").removesuffix("]").split(",")]
+            value = [v.strip() for v in value if v.strip()]
         if not isinstance(value, list):
             raise TrainingError(f"config key {key} must be a list, got {value!r}")
-        return [_coerce(v, item, key) for v in value]
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     try:
         if kind is bool:
             if isinstance(value, str):

@@ -48,6 +48,14 @@ def test_list_and_bool_values_from_set(tmp_path):
     assert cfg.data.style_scales == [1.0, 0.5] and cfg.generator.skips is False
 
 
+def test_a_list_from_set_may_be_written_as_in_toml(tmp_path):
+    base = 'content = ["a"]\n[style]\npaths = ["b.png"]\n'
+    cfg = resolve(tmp_path, base, "--set", "data.style_scales=[1.0, 0.5]")
+    assert cfg.data.style_scales == [1.0, 0.5]
+    with pytest.raises(TrainingError, match=r"data.style_scales\[1\] must be float, got 'x'"):
+        resolve(tmp_path, base, "--set", "data.style_scales=[1.0,x]")
+
+
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
