@@ -61,6 +61,10 @@ SUITE = (
         in_default_run=False,
     ),
     Benchmark(
+        "style_target", "Quality: the Gram ratio of each recipe's own style target", (), 120,
+        in_default_run=False,
+    ),
+    Benchmark(
         "adaptive_lr_ablation", "Learning-rate policies: ablation over seeds (--harsh: 10x rates)",
         ("--steps", "400"), 3600, in_default_run=False,
     ),
