@@ -245,9 +245,11 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
         return {k: _coerce(v, item, f"{key}.{k}") for k, v in value.items()}
     if origin in (list, types.GenericAlias) or kind is list:
         (item,) = typing.get_args(kind) or (str,)
-        if isinstance(value, str):  # `--set k=1.0,0.5`, or TOML's own `--set k=[1.0, 0.5]`
-            value = [v for v in value.strip().removeprefix("[").removesuffix("]").split(",")]
-            value = [v.strip() for v in value if v.strip()]
+        if isinstance(value, str):  # `--set k=1.0,0.5`, or as TOML writes it: `k=[1.0, 0.5]`
+            text = value.strip()
+            toml = text.startswith("[") and text.endswith("]")
+            items = [v.strip() for v in (text[1:-1] if toml else text).split(",") if v.strip()]
+            value = [v.strip("\"'") for v in items] if toml else items
         if not isinstance(value, list):
             raise TrainingError(f"config key {key} must be a list, got {value!r}")
         return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]

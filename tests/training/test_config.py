@@ -52,6 +52,8 @@ def test_a_list_from_set_may_be_written_as_in_toml(tmp_path):
     base = 'content = ["a"]\n[style]\npaths = ["b.png"]\n'
     cfg = resolve(tmp_path, base, "--set", "data.style_scales=[1.0, 0.5]")
     assert cfg.data.style_scales == [1.0, 0.5]
+    cfg = resolve(tmp_path, base, "--set", 'content=["a.mp4", "b dir"]')
+    assert cfg.content == ["a.mp4", "b dir"]
     with pytest.raises(TrainingError, match=r"data.style_scales\[1\] must be float, got 'x'"):
         resolve(tmp_path, base, "--set", "data.style_scales=[1.0,x]")
 
