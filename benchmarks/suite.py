@@ -61,7 +61,7 @@ SUITE = (
         in_default_run=False,
     ),
     Benchmark(
-        "style_target", "Quality: the Gram ratio of each recipe's own style target", (), 120,
+        "style_target", "Quality: the Gram ratio of each recipe's own style target", (), 900,
         in_default_run=False,
     ),
     Benchmark(
