@@ -48,7 +48,7 @@ from stream_astgan.sources import open_source
 from stream_astgan.timing import interleaved_median_seconds
 from training.features import VGGFeatures, cpu_bf16_native, load_vgg
 from training.networks import count_macs
-from training.weights import read_record, vgg16_path
+from training.weights import WeightsRecord, read_record, vgg16_path
 
 STYLE_DIR = SHARED_DATA / "style"
 VIDEOS = (BOX, SHARED_DATA / "video" / "cup.mp4")
@@ -82,6 +82,13 @@ def _fit(rgb: np.ndarray, max_side: int) -> np.ndarray:
     scale = min(1.0, max_side / max(rgb.shape[:2]))
     size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
     return np.ascontiguousarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
+
+
+def prepared_vgg() -> tuple[VGGFeatures, WeightsRecord]:
+    """The prepared VGG16 and its record; a missing or altered file is a one-line error that
+    says how to prepare it, not a traceback."""
+    record = read_record(vgg16_path())
+    return load_vgg(vgg16_path()).eval(), record
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -199,8 +206,7 @@ def main() -> None:
     t0 = time.perf_counter()
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp, user_errors():
-        record = read_record(vgg16_path())
-        vgg = load_vgg(vgg16_path())
+        vgg, record = prepared_vgg()
         photos = held_out_photos(args.max_side)
         if not photos:
             fail("no held-out photos: install scikit-image or provide ../shared/data/video")

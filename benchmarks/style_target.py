@@ -25,14 +25,20 @@ from typing import Any
 
 import torch
 
-from benchmarks.quality import gram_distance, grams, held_out_photos, painting_grams, to_tensor
+from benchmarks.quality import (
+    gram_distance,
+    grams,
+    held_out_photos,
+    painting_grams,
+    prepared_vgg,
+    to_tensor,
+)
 from benchmarks.report import write_report
 from benchmarks.usage import fail, user_errors
 from training.config import load_toml, resolve_config
 from training.data import StyleSampler, load_paintings, step_generator
-from training.features import VGGFeatures, load_vgg
+from training.features import VGGFeatures
 from training.trainer import PREVIEW_SEED_STEP, STYLE_TARGET_PATCHES
-from training.weights import vgg16_path
 
 RECIPES = Path(__file__).resolve().parents[1] / "training" / "configs"
 
@@ -75,7 +81,7 @@ def main() -> None:
     if any(s <= 0 for s in args.scales) or args.draws < 1:
         fail("--scales must be > 0 and --draws >= 1")
     with user_errors():
-        vgg = load_vgg(vgg16_path()).eval()
+        vgg, _ = prepared_vgg()
         photos = [to_tensor(rgb) for rgb in held_out_photos(384).values()]
         if not photos:
             fail("no held-out photos: install scikit-image or provide ../shared/data/video")

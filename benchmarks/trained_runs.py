@@ -13,15 +13,14 @@ import numpy as np
 import torch
 
 from benchmarks.models import BOX, TorchEngine
-from benchmarks.quality import held_out_photos, painting_grams, scores, to_tensor
+from benchmarks.quality import held_out_photos, painting_grams, prepared_vgg, scores, to_tensor
 from benchmarks.temporal import measure
 from benchmarks.usage import fail
 from stream_astgan.sources import open_source
 from training.checkpoint import CHECKPOINT_NAME
 from training.cli import main as train_main
-from training.features import VGGFeatures, load_vgg
+from training.features import VGGFeatures
 from training.metrics import read_metrics
-from training.weights import vgg16_path
 
 
 def quality(
@@ -65,7 +64,7 @@ class HeldOut:
         if key in kept:
             return kept[key]
         if self.loaded is None:
-            self.loaded = load_vgg(vgg16_path()), {}
+            self.loaded = prepared_vgg()[0], {}
         vgg, targets = self.loaded
         painting = ",".join(Path(p).name for p in config["style"]["paths"])
         if painting not in targets:

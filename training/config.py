@@ -247,9 +247,9 @@ def _coerce(value: Any, kind: Any, key: str) -> Any:
         (item,) = typing.get_args(kind) or (str,)
         if isinstance(value, str):  # `--set k=1.0,0.5`, or as TOML writes it: `k=[1.0, 0.5]`
             text = value.strip()
-            toml = text.startswith("[") and text.endswith("]")
-            items = [v.strip() for v in (text[1:-1] if toml else text).split(",") if v.strip()]
-            value = [v.strip("\"'") for v in items] if toml else items
+            bracketed = text.startswith("[") and text.endswith("]")
+            items = [v.strip() for v in (text[1:-1] if bracketed else text).split(",") if v.strip()]
+            value = [v.strip("\"'") for v in items] if bracketed else items
         if not isinstance(value, list):
             raise TrainingError(f"config key {key} must be a list, got {value!r}")
         return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
