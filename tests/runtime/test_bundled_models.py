@@ -16,7 +16,7 @@ from stream_astgan.engine import Engine
 
 from .conftest import cli_in_process
 
-SHIPPED = ("starry-night", "great-wave", "van-gogh")
+SHIPPED = ("starry-night", "great-wave", "van-gogh", "the-scream", "kandinsky")
 MODELS = catalog.bundled()
 FILES = [(name, p, path) for name, m in sorted(MODELS.items()) for p, path in m.files.items()]
 
