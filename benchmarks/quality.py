@@ -34,6 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from rich.progress import track
 
 from benchmarks.contact_sheet import grid, labelled, save_jpeg
 from benchmarks.models import BOX, SHARED_DATA, TorchEngine, contract_models
@@ -222,7 +223,9 @@ def main() -> None:
                 per |= {"transformernet": [], "transformernet_content": []}
             if args.gatys_steps:
                 per |= {"gatys": [], "gatys_content": []}
-            for index, (photo_name, rgb) in enumerate(photos.items()):
+            # a Gatys photo takes minutes on a CPU: say where the run is
+            steps = track(photos.items(), total=len(photos), description=f"{name}: photos")
+            for index, (photo_name, rgb) in enumerate(steps):
                 photo = to_tensor(rgb)
                 out = to_tensor(engine.run(rgb[None])[0])
                 ratio, content = scores(vgg, photo, out, target)
