@@ -112,23 +112,29 @@ def gram_distance(a: list[torch.Tensor], b: list[torch.Tensor]) -> torch.Tensor:
     ).mean()
 
 
-def painting_grams(vgg: VGGFeatures, sources: str) -> list[torch.Tensor]:
-    """The Grams of the model's painting(s) (metadata names looked up under shared/style),
-    short side 512, averaged over paintings."""
+def painting_images(sources: str) -> list[np.ndarray]:
+    """The model's painting(s) (metadata names looked up under shared/style), uint8 RGB at
+    short side 512: the scale every yardstick compares with."""
     names = [s for s in sources.split(",") if s]
     paths = [next(iter(sorted(STYLE_DIR.rglob(n))), None) for n in names]
     missing = [n for n, p in zip(names, paths, strict=True) if p is None]
     if not names or missing:
         fail(f"painting(s) {', '.join(missing) or '(none named)'} not found under {STYLE_DIR}")
-    per_painting = []
+    images = []
     for path in paths:
         painting = read_image(path)
         if painting is None:
             fail(f"cannot read painting {path}")
         scale = 512 / min(painting.shape[:2])
         rgb = cv2.resize(painting, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        with torch.no_grad():
-            per_painting.append(grams(vgg(to_tensor(np.ascontiguousarray(rgb)))))
+        images.append(np.ascontiguousarray(rgb))
+    return images
+
+
+def painting_grams(vgg: VGGFeatures, sources: str) -> list[torch.Tensor]:
+    """The Grams of the model's painting(s), averaged over paintings."""
+    with torch.no_grad():
+        per_painting = [grams(vgg(to_tensor(rgb))) for rgb in painting_images(sources)]
     return [torch.stack(layer).mean(0) for layer in zip(*per_painting, strict=True)]
 
 

@@ -65,6 +65,10 @@ SUITE = (
         in_default_run=False,
     ),
     Benchmark(
+        "gram_layers", "Quality: where the distance to the painting sits, by layer", (), 120,
+        in_default_run=False,
+    ),
+    Benchmark(
         "adaptive_lr_ablation", "Learning-rate policies: ablation over seeds (--harsh: 10x rates)",
         ("--steps", "400"), 3600, in_default_run=False,
     ),
