@@ -1,0 +1,79 @@
+"""Weight averaging and milestone picking of `benchmarks.milestones` on tiny checkpoints: the
+mean is exact and exportable, mismatched generators and EMA-only files are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmarks.milestones import averaged, milestones
+from training.checkpoint import FORMAT, load_generator_checkpoint, save_checkpoint
+from training.config import GeneratorConfig, TrainConfig, config_hash, config_to_dict
+from training.networks import build_generator
+
+TINY = {"width": 4, "max_width": 8, "downsamples": 2, "res_blocks": 1, "bottleneck": 1}
+
+
+def write(path: Path, seed: int, step: int = 100, live: bool = True, **tiny: int) -> Path:
+    config = config_to_dict(TrainConfig(generator=GeneratorConfig(**(TINY | tiny))))
+    torch.manual_seed(seed)
+    ema = build_generator(GeneratorConfig(**(TINY | tiny))).state_dict()
+    checkpoint = {
+        "format": FORMAT,
+        "step": step,
+        "config": config,
+        "config_hash": config_hash(config),
+        "generator": ema,
+    }
+    if live:
+        checkpoint["generator_train"] = {
+            k: v + 1 if v.is_floating_point() else v for k, v in ema.items()
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(path, checkpoint)
+    return path
+
+
+def test_the_average_is_the_mean_of_the_weights_and_loads_as_a_generator(tmp_path):
+    a, b = write(tmp_path / "a.pt", 0, 100), write(tmp_path / "b.pt", 1, 300)
+    out = tmp_path / "soup.pt"
+    save_checkpoint(out, averaged([a, b], live=False))
+    soup = load_generator_checkpoint(out)  # export's reader
+    wa, wb = (load_generator_checkpoint(p).generator_state for p in (a, b))
+    assert soup.step == 300
+    changed = 0
+    for key, value in soup.generator_state.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, (wa[key] + wb[key]) / 2)
+            changed += not torch.equal(value, wa[key])
+    assert changed > 0
+    live = averaged([a], live=True)["generator"]
+    some = next(k for k, v in wa.items() if v.is_floating_point())
+    torch.testing.assert_close(live[some], wa[some] + 1)
+
+
+def test_mismatched_generators_and_ema_only_files_are_refused(tmp_path, capsys):
+    a = write(tmp_path / "a.pt", 0)
+    with pytest.raises(SystemExit):
+        averaged([a, write(tmp_path / "wide.pt", 0, width=8)], live=False)
+    assert "another generator" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        averaged([write(tmp_path / "ema.pt", 0, live=False)], live=True)
+    assert "no trained weights" in capsys.readouterr().err
+
+
+def test_a_run_stands_for_its_kept_milestones(tmp_path, capsys):
+    run = tmp_path / "run"
+    for step in (100, 200, 300):
+        write(run / "checkpoints" / f"step_{step:06d}.pt", 0, step)
+    assert [p.name for p in milestones(run, [])] == [
+        "step_000100.pt",
+        "step_000200.pt",
+        "step_000300.pt",
+    ]
+    assert [p.name for p in milestones(run, [200])] == ["step_000200.pt"]
+    with pytest.raises(SystemExit):
+        milestones(run, [400])
+    assert "no kept milestones" in capsys.readouterr().err
