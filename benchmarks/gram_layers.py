@@ -22,7 +22,13 @@ import numpy as np
 import torch
 
 from benchmarks.models import contract_models
-from benchmarks.quality import held_out_photos, painting_images, prepared_vgg, to_tensor
+from benchmarks.quality import (
+    grams,
+    held_out_photos,
+    painting_images,
+    prepared_vgg,
+    to_tensor,
+)
 from benchmarks.report import write_report
 from benchmarks.usage import fail, user_errors
 from stream_astgan import contract
@@ -34,20 +40,15 @@ PARTS = ("gram", "means", "centred")
 
 
 def gram_parts(feats: list[torch.Tensor]) -> list[list[torch.Tensor]]:
-    """Per layer: the plain Gram (as `benchmarks.quality.grams`), the outer product of the
-    channel means and the centred covariance, which add up to the Gram."""
+    """Per layer: the plain Gram (`benchmarks.quality.grams`), the outer product of the channel
+    means and the centred covariance, which add up to the Gram."""
     out = []
-    for f in feats:
+    for f, gram in zip(feats, grams(feats), strict=True):
         flat = f.flatten(2)
         mean = flat.mean(2, keepdim=True)
         centred = flat - mean
-        n = flat.shape[2]
         out.append(
-            [
-                flat @ flat.transpose(1, 2) / n,
-                mean @ mean.transpose(1, 2),
-                centred @ centred.transpose(1, 2) / n,
-            ]
+            [gram, mean @ mean.transpose(1, 2), centred @ centred.transpose(1, 2) / flat.shape[2]]
         )
     return out
 

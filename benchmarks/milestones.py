@@ -56,23 +56,25 @@ def milestones(target: Path, steps: list[int]) -> list[Path]:
     return kept
 
 
-def weights(raw: dict[str, Any], path: Path, live: bool) -> dict[str, torch.Tensor]:
-    if not live:
-        return raw["generator"]
+def weights(raw: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
+    """The trained weights a training checkpoint keeps beside the EMA."""
     if not isinstance(raw.get(LIVE_KEY), dict):
         fail(f"{path} holds no trained weights beside the EMA (not a training checkpoint)")
     return raw[LIVE_KEY]
 
 
 def averaged(paths: list[Path], live: bool) -> dict[str, Any]:
-    """A generator checkpoint of the mean weights; the generators must be built alike."""
+    """A generator checkpoint of the mean weights; the generators must be built alike and
+    trained on the same painting(s)."""
     first = load_generator_checkpoint(paths[0])
-    states = []
+    states, steps = [], []
     for path in paths:
         ckpt = load_generator_checkpoint(path)
-        if ckpt.config["generator"] != first.config["generator"]:
-            fail(f"{path} builds another generator than {paths[0]}: weights cannot be averaged")
-        states.append(weights(load_checkpoint(path), path, live))
+        for part in ("generator", "style"):
+            if ckpt.config[part] != first.config[part]:
+                fail(f"{path} differs from {paths[0]} in its {part}: weights cannot be averaged")
+        states.append(weights(load_checkpoint(path), path) if live else ckpt.generator_state)
+        steps.append(ckpt.step)
     mean = {
         key: torch.stack([s[key].float() for s in states]).mean(0).to(value.dtype)
         if value.is_floating_point()
@@ -81,7 +83,7 @@ def averaged(paths: list[Path], live: bool) -> dict[str, Any]:
     }
     return {
         "format": FORMAT,
-        "step": max(load_generator_checkpoint(p).step for p in paths),
+        "step": max(steps),
         "config": first.config,
         "config_hash": first.config_hash,
         "generator": mean,

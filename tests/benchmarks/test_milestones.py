@@ -1,5 +1,5 @@
 """Weight averaging and milestone picking of `benchmarks.milestones` on tiny checkpoints: the
-mean is exact and exportable, mismatched generators and EMA-only files are refused."""
+mean is exact and exportable, other generators or paintings and EMA-only files are refused."""
 
 from __future__ import annotations
 
@@ -10,14 +10,24 @@ import torch
 
 from benchmarks.milestones import averaged, milestones
 from training.checkpoint import FORMAT, load_generator_checkpoint, save_checkpoint
-from training.config import GeneratorConfig, TrainConfig, config_hash, config_to_dict
+from training.config import (
+    GeneratorConfig,
+    StyleConfig,
+    TrainConfig,
+    config_hash,
+    config_to_dict,
+)
 from training.networks import build_generator
 
 TINY = {"width": 4, "max_width": 8, "downsamples": 2, "res_blocks": 1, "bottleneck": 1}
 
 
-def write(path: Path, seed: int, step: int = 100, live: bool = True, **tiny: int) -> Path:
-    config = config_to_dict(TrainConfig(generator=GeneratorConfig(**(TINY | tiny))))
+def write(
+    path: Path, seed: int, step: int = 100, live: bool = True, style: str = "a", **tiny: int
+) -> Path:
+    config = config_to_dict(
+        TrainConfig(generator=GeneratorConfig(**(TINY | tiny)), style=StyleConfig(name=style))
+    )
     torch.manual_seed(seed)
     ema = build_generator(GeneratorConfig(**(TINY | tiny))).state_dict()
     checkpoint = {
@@ -54,11 +64,14 @@ def test_the_average_is_the_mean_of_the_weights_and_loads_as_a_generator(tmp_pat
     torch.testing.assert_close(live[some], wa[some] + 1)
 
 
-def test_mismatched_generators_and_ema_only_files_are_refused(tmp_path, capsys):
+def test_mismatched_generators_or_paintings_and_ema_only_files_are_refused(tmp_path, capsys):
     a = write(tmp_path / "a.pt", 0)
     with pytest.raises(SystemExit):
         averaged([a, write(tmp_path / "wide.pt", 0, width=8)], live=False)
-    assert "another generator" in capsys.readouterr().err
+    assert "in its generator" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        averaged([a, write(tmp_path / "other.pt", 1, style="b")], live=False)
+    assert "in its style" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         averaged([write(tmp_path / "ema.pt", 0, live=False)], live=True)
     assert "no trained weights" in capsys.readouterr().err
