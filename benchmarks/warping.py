@@ -52,12 +52,17 @@ def valid_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     return ~(occluded | boundary)
 
 
+def error_map(previous: np.ndarray, current: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """Per pixel, the squared RGB distance (0..1 scale) between frame t and warped t-1."""
+    warped = warp(previous, backward).astype(np.float32) / 255
+    return np.square(current.astype(np.float32) / 255 - warped).sum(-1)
+
+
 def pair_error(
     previous: np.ndarray, current: np.ndarray, backward: np.ndarray, mask: np.ndarray
 ) -> float:
     """Mean over valid pixels of the squared RGB distance between frame t and warped t-1."""
-    warped = warp(previous, backward).astype(np.float32) / 255
-    diff = np.square(current.astype(np.float32) / 255 - warped).sum(-1)
+    diff = error_map(previous, current, backward)
     return float(diff[mask].mean()) if mask.any() else 0.0
 
 
