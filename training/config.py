@@ -101,6 +101,8 @@ class LossConfig:
     temporal: float = 0.2  # hinge on the flicker ratio of G(next) vs warp(G(x)); 2 forbids strokes
     temporal_target: float = 1.0  # flicker ratio (stylized / source warping error) allowed free
     temporal_noise: float = 0.01  # std of the sensor noise in the synthetic next frame
+    temporal_drift: float = 0.0  # std of block noise in the next frame (a codec's, in flat areas)
+    temporal_drift_cells: list[int] = field(default_factory=lambda: [8, 16, 32])  # block sizes
     warp_strength: float = 0.04  # size of the random smooth warp, as a fraction of the crop
     flow_error: float = 0.5  # pixels by which the "estimated" motion misses the true one
     move: float = 0.0  # L1 of G(move(x)) vs move(G(x)) for exact moves by less than a stride
@@ -372,6 +374,8 @@ def validate(cfg: TrainConfig) -> None:
             f"loss.move_margin must be >= 0 with 2 * loss.move_margin + the generator stride "
             f"({stride}) under data.crop ({cfg.data.crop})"
         )
+    if not cfg.loss.temporal_drift_cells or min(cfg.loss.temporal_drift_cells) < 1:
+        raise TrainingError("loss.temporal_drift_cells must list block sizes of 1 pixel or more")
     if not 0 <= cfg.loss.content_layer <= 3:
         raise TrainingError("loss.content_layer must be 0..3 (relu1_2, relu2_2, relu3_3, relu4_3)")
     if cfg.keep_every < 0:

@@ -4,7 +4,8 @@ A video's next frame is roughly the current one moved a little, plus sensor nois
 of optical flow, the loss warps a content crop with a random smooth field W (a small affine
 motion plus a coarse elastic term) and compares stylize(next) with W(stylize(x)), where the
 "next frame" is x moved by W plus a small smooth error field (no estimated flow is exact:
-DIS is off by a fraction of a pixel at edges) plus sensor noise. That is how the warping-error
+DIS is off by a fraction of a pixel at edges) plus sensor noise, per pixel and, optionally,
+in blocks (`smooth_noise`: a codec's drift in flat areas). That is how the warping-error
 benchmark sees a real video, so the loss can hold the stylized residual to the source's.
 
 The warped pair mixes three sources of change (interpolation, flow error, noise), so the
@@ -52,6 +53,25 @@ def flow_error(
     field = F.interpolate(field, size=(height, width), mode="bicubic", align_corners=False)
     to_grid = torch.tensor([2 / width, 2 / height])[None, :, None, None]
     return (field * to_grid).permute(0, 2, 3, 1)
+
+
+def smooth_noise(
+    shape: tuple[int, int, int, int], std: float, cells: list[int], gen: torch.Generator
+) -> torch.Tensor:
+    """Noise [n, C, H, W] that varies over `cells`-pixel blocks (one equal-variance octave per
+    cell size, bicubic between block centres): what a video codec's quantisation leaves in
+    flat areas, which per-pixel noise does not model. The generator's blurs remove per-pixel
+    noise before its deep levels, but pass this, and instance normalization there can turn it
+    into strokes that change every frame (`benchmarks.flicker_sources`)."""
+    n, c, height, width = shape
+    total = torch.zeros(shape)
+    for cell in cells:
+        coarse = torch.randn(n, c, height // cell + 2, width // cell + 2, generator=gen)
+        size = (coarse.shape[2] * cell, coarse.shape[3] * cell)
+        field = F.interpolate(coarse, size=size, mode="bicubic", align_corners=False)
+        field = field[..., cell : cell + height, cell : cell + width]
+        total += field / field.std()
+    return total * (std / len(cells) ** 0.5)
 
 
 def warp(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:

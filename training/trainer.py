@@ -71,6 +71,7 @@ from training.temporal import (
     moved_mask,
     random_moves,
     random_smooth_grid,
+    smooth_noise,
     valid_mask,
     warp,
 )
@@ -351,6 +352,8 @@ class Trainer:
             grid = random_smooth_grid(n, h, wd, w.warp_strength, gen)
             true_grid = grid + flow_error(n, h, wd, w.flow_error, gen)
             noise = torch.randn(x.shape, generator=gen) * w.temporal_noise
+            if w.temporal_drift:
+                noise += smooth_noise(x.shape, w.temporal_drift, w.temporal_drift_cells, gen)
             grid, true_grid, noise = (t.to(self.device) for t in (grid, true_grid, noise))
             inputs = torch.cat([x, (warp(x, true_grid) + noise).clamp(0, 1)])
         moves = random_moves(n, self.g.stride, gen) if w.move else []

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from training import losses, temporal
 from training.errors import TrainingError
 from training.features import VGG_BLOCKS, RandomFeatures, VGGFeatures, build_feature_net, load_vgg
-from training.temporal import flow_error, random_smooth_grid, valid_mask, warp
+from training.temporal import flow_error, random_smooth_grid, smooth_noise, valid_mask, warp
 
 
 def stripes(period: int, n: int = 2, size: int = 64) -> torch.Tensor:
@@ -111,6 +111,20 @@ def test_flow_error_is_a_smooth_subpixel_displacement():
     assert field.shape == (3, 40, 80, 2)
     assert 0.1 < pixels.abs().max() < 0.75  # bicubic may overshoot the corner values a bit
     assert (pixels[:, 1:] - pixels[:, :-1]).abs().max() < 0.25  # smooth: neighbours move alike
+
+
+def test_block_noise_has_the_asked_std_and_survives_the_generators_blurs():
+    gen = torch.Generator().manual_seed(2)
+    noise = smooth_noise((4, 3, 96, 128), 0.01, [8, 16, 32], gen)
+    pixel = torch.randn(noise.shape, generator=gen) * 0.01
+    assert noise.shape == (4, 3, 96, 128)
+    assert abs(float(noise.std()) - 0.01) < 0.001 and abs(float(noise.mean())) < 0.002
+    # a 2x2 average before each of three reductions: per-pixel noise mostly goes, block noise stays
+    assert F.avg_pool2d(noise, 8).std() > 0.6 * noise.std()
+    assert F.avg_pool2d(pixel, 8).std() < 0.2 * pixel.std()
+    assert (noise[..., 1:] - noise[..., :-1]).abs().mean() < 0.2 * noise.abs().mean()
+    again = smooth_noise((4, 3, 96, 128), 0.01, [8, 16, 32], torch.Generator().manual_seed(2))
+    assert torch.equal(noise, again)
 
 
 def test_user_vgg_weights_load_in_torchvision_layout(tmp_path):

@@ -185,6 +185,20 @@ def test_move_term_is_logged_only_when_weighted(tiny_data, tmp_path):
             assert all(float(m) > 0 for m in moved)
 
 
+def test_block_noise_reaches_the_temporal_term_only_when_asked(tiny_data, tmp_path):
+    content, painting = tiny_data
+    temporal = {}
+    for drift in ("0", "0.05"):
+        run = tmp_path / drift
+        assert train(content, painting, run, "--steps", "5", "--set", "loss.temporal_target=0",
+                     "--set", f"loss.temporal_drift={drift}") == 0  # fmt: skip
+        temporal[drift] = [float(r["temporal"]) for r in read_metrics(run / "metrics.csv")[2:]]
+    assert all(t > 0 for t in temporal["0"])  # with no hinge the term is the flicker ratio
+    assert temporal["0"] != temporal["0.05"]
+    assert main(["--out", str(tmp_path / "x"), "--content", str(content), "--style",
+                 str(painting), "--set", "loss.temporal_drift_cells=[]"]) == 2  # fmt: skip
+
+
 def test_non_finite_loss_restores_and_backs_off(tiny_data, tmp_path, monkeypatch):
     content, painting = tiny_data
     calls = {"n": 0}
