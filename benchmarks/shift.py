@@ -11,11 +11,11 @@ flicker: per pixel (a sensor's), and in blocks of 8, 16 and 32 pixels (a codec's
 flat areas, `training.temporal.smooth_noise`), which the generator's blurs do not remove.
 Changes are mean absolute differences in 0..255 levels, 16 px from every border.
 
-The second table splits the warping error of `benchmarks.temporal` on the first frames of
-box.mp4 by how textured the source is around each pixel (the standard deviation of its
-luminance over 9x9 pixels): the stylized/source ratio in each class, and the class's share of
-the stylized error. A stylizer that paints flat areas by amplifying their noise flickers
-there, where the source hardly changes.
+The second table splits the warping error of `benchmarks.temporal` on box.mp4 (all its
+frames unless `--frames` says fewer) by how textured the source is around each pixel (the
+standard deviation of its luminance over 9x9 pixels): the stylized/source ratio in each
+class, and the class's share of the stylized error. A stylizer that paints flat areas by
+amplifying their noise flickers there, where the source hardly changes.
 
     python -m benchmarks.shift [--model NAME|M.onnx ...] [--frames N]
 
@@ -195,7 +195,14 @@ def main() -> None:
                 for name, row in found.items()
             ),
         ]
-    result = {"photos": list(photos), "models": rows, "note": note, "box_by_texture": found}
+    result = {
+        "photos": list(photos),
+        "models": rows,
+        "note": note,
+        "box_by_texture": found,
+        "texture_classes": class_names(),
+        "pixel_share": (sums["pixels"] / sums["pixels"].sum()).round(3).tolist() if found else [],
+    }
     write_report("shift", result, table)
 
 
