@@ -68,7 +68,8 @@ def split(outputs: list[np.ndarray], photos: list[np.ndarray]) -> dict[str, np.n
     layer's and part's ratio of summed distances, and each layer's share of the output's total
     Gram distance (the sum over layers the quality table's ratio is made of)."""
     out, photo = np.sum(outputs, axis=0), np.sum(photos, axis=0)
-    return {"ratio": out / photo, "share": out[:, 0] / out[:, 0].sum()}
+    total = out[:, 0].sum()  # 0 for outputs that match the painting: no distance to share
+    return {"ratio": out / photo, "share": out[:, 0] / total if total else np.zeros(len(out))}
 
 
 def stats(vgg: VGGFeatures, rgb: np.ndarray) -> list[list[torch.Tensor]]:

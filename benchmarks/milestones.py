@@ -66,10 +66,10 @@ def weights(raw: dict[str, Any], path: Path) -> dict[str, torch.Tensor]:
 def averaged(paths: list[Path], live: bool) -> dict[str, Any]:
     """A generator checkpoint of the mean weights; the generators must be built alike and
     trained on the same painting(s)."""
-    first = load_generator_checkpoint(paths[0])
+    loaded = [load_generator_checkpoint(path) for path in paths]
+    first = loaded[0]
     states, steps = [], []
-    for path in paths:
-        ckpt = load_generator_checkpoint(path)
+    for path, ckpt in zip(paths, loaded, strict=True):
         for part in ("generator", "style"):
             if ckpt.config[part] != first.config[part]:
                 fail(f"{path} differs from {paths[0]} in its {part}: weights cannot be averaged")

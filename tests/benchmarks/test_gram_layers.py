@@ -33,6 +33,7 @@ def test_the_photo_scores_one_the_painting_zero_and_shares_add_up():
         same = [distances(gram_parts(vgg(painting)), target) for _ in photos]
     assert np.allclose(split(refs, refs)["ratio"], 1)
     assert np.allclose(split(same, refs)["ratio"], 0)
+    assert (split(same, refs)["share"] == 0).all()  # nothing left to share, not 0/0
     mixed = split(half, refs)
     assert mixed["ratio"].shape == (4, 3)
     assert np.isclose(mixed["share"].sum(), 1) and (mixed["share"] > 0).all()
