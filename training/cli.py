@@ -5,8 +5,8 @@ The resolved config is written to RUN_DIR/config.json and into every checkpoint.
 `--resume` the run's saved config is used; only the options in RESUMABLE may change. With
 `--branch-from CHECKPOINT` a new run starts from another run's state and config, with any change
 but the networks': a recipe change part-way (a higher style weight once flicker is under control)
-is then two commands, not a lost run. A recipe whose weights change at known steps says so in
-its TOML's `[[phases]]` and stays one command.
+is then two commands, not a lost run. A recipe whose weights or content crops change at known
+steps says so in its TOML's `[[phases]]` and stays one command.
 """
 
 from __future__ import annotations
@@ -94,8 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE.toml",
         help="TOML file with config tables ([generator], [data], [loss], [optim], ...) and "
-        "[[phases]]: loss weights that change after a given step (after = 1800, loss = "
-        "{ style = 20.0 }), exactly as a --branch-from at that step would",
+        "[[phases]]: loss weights or content crops that change after a given step (after = "
+        "1800, loss = { style = 20.0 }, data = { content_short_side = 320 }), exactly as a "
+        "--branch-from at that step would",
     )
     p.add_argument(
         "--steps", type=int, help=f"total optimizer steps to reach (default {TrainConfig.steps})"

@@ -15,7 +15,7 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from training.errors import TrainingError
 
@@ -119,11 +119,16 @@ class LossConfig:
 PHASE_KEYS = tuple(f.name for f in dataclasses.fields(LossConfig) if f.type == "float")
 """Loss weights a phase may change: each is read afresh at every step, so a change part-way acts
 exactly as a `--branch-from` at that step with `--set loss.KEY=VALUE` would."""
+DATA_PHASE_KEYS = ("content_short_side", "scale_jitter")
+"""How the content crops are cut, which a phase may change: the photos are reloaded at a new
+short side, and each step's draws depend only on (seed, rank, step), so this too acts exactly as
+a `--branch-from` with `--set data.KEY=VALUE`."""
 
 
 @dataclass
 class Phase:
-    """New loss weights for the steps after `after`, kept until a later phase changes them.
+    """New loss weights (and content crops) for the steps after `after`, kept until a later
+    phase changes them.
 
     Recipes that paint first and then trade paint for flicker (or back) are one command and
     one TOML this way, instead of a chain of branches.
@@ -131,22 +136,26 @@ class Phase:
 
     after: int = 0  # the step after which the weights apply (a checkpoint's step number)
     loss: dict[str, float] = field(default_factory=dict)  # [loss] keys in PHASE_KEYS
+    data: dict[str, float] = field(default_factory=dict)  # [data] keys in DATA_PHASE_KEYS
 
 
 def phase_text(phase: Phase) -> str:
     """How a run's start and its log name a phase."""
-    return f"after step {phase.after}: " + ", ".join(
-        f"loss.{k}={v:g}" for k, v in phase.loss.items()
-    )
+    changes = [(part, k, v) for part in ("loss", "data") for k, v in getattr(phase, part).items()]
+    return f"after step {phase.after}: " + ", ".join(f"{p}.{k}={v:g}" for p, k, v in changes)
 
 
-def loss_at(base: LossConfig, phases: list[Phase], done: int) -> LossConfig:
-    """The loss weights of the step that follows `done` completed steps."""
+Settings = TypeVar("Settings", LossConfig, DataConfig)
+
+
+def settings_at(base: Settings, phases: list[Phase], done: int, part: str) -> Settings:
+    """The `part` ("loss" or "data") settings of the step that follows `done` completed steps,
+    each value in its field's type (a TOML table's 320 is a float until here)."""
     changes: dict[str, float] = {}
     for phase in phases:
         if done >= phase.after:
-            changes |= phase.loss
-    return dataclasses.replace(base, **changes)
+            changes |= getattr(phase, part)
+    return dataclasses.replace(base, **{k: type(getattr(base, k))(v) for k, v in changes.items()})
 
 
 @dataclass
@@ -195,7 +204,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     content: list[str] = field(default_factory=list)  # content folders and videos
-    phases: list[Phase] = field(default_factory=list)  # loss weights changed part-way ([[phases]])
+    phases: list[Phase] = field(default_factory=list)  # settings changed part-way ([[phases]])
     branched_from: str = ""  # filled in by training: the checkpoint a --branch-from run started at
     steps: int = 1500
     seed: int = 0
@@ -400,3 +409,15 @@ def _validate_phases(cfg: TrainConfig) -> None:
         negative = sorted(k for k, v in phase.loss.items() if v < 0)
         if negative:
             raise TrainingError(f"phase {i}: loss.{', loss.'.join(negative)} must be >= 0")
+        wrong = sorted(set(phase.data) - set(DATA_PHASE_KEYS))
+        if wrong:
+            raise TrainingError(
+                f"phase {i}: data.{', data.'.join(wrong)} cannot change part-way; "
+                f"a phase may set data.{', data.'.join(DATA_PHASE_KEYS)}"
+            )
+        data = settings_at(cfg.data, [phase], phase.after, "data")
+        if data.content_short_side < data.crop or data.scale_jitter < 0:
+            raise TrainingError(
+                f"phase {i}: data.content_short_side must be >= data.crop ({data.crop}) "
+                "and data.scale_jitter >= 0"
+            )

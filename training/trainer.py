@@ -43,8 +43,8 @@ from training.config import (
     TrainConfig,
     config_hash,
     config_to_dict,
-    loss_at,
     phase_text,
+    settings_at,
     upgrade_config,
 )
 from training.data import (
@@ -136,7 +136,7 @@ class Trainer:
             cfg.loss.feature_weights
         )
         self.config_dict = config_to_dict(cfg)
-        self.base_loss = cfg.loss
+        self.base_loss, self.base_data = cfg.loss, cfg.data
         self.content = ContentSampler(content, cfg.data.crop, cfg.data.scale_jitter)
         self.style = StyleSampler(
             paintings, cfg.data.crop, cfg.data.style_short_side, cfg.data.style_scales
@@ -308,12 +308,21 @@ class Trainer:
         return lr_g, lr_d
 
     def _enter_phase(self) -> None:
-        """The loss weights of the coming step; says so when a phase begins."""
+        """The loss weights and content crops of the coming step; says so when a phase begins."""
         phases = self.cfg.phases
         for i, phase in enumerate(phases, 1):
             if phase.after == self.step and self.parallel.main:
                 self.console.print(f"phase {i} of {len(phases)} begins, {phase_text(phase)}")
-        self.cfg.loss = loss_at(self.base_loss, phases, self.step)
+        self.cfg.loss = settings_at(self.base_loss, phases, self.step, "loss")
+        data = settings_at(self.base_data, phases, self.step, "data")
+        if data != self.cfg.data:  # also on a resume past a data phase
+            images = self.content.images
+            if data.content_short_side != self.cfg.data.content_short_side:
+                images = load_content(
+                    self.cfg.content, data.content_short_side, data.frames_per_video
+                )
+            self.content = ContentSampler(images, data.crop, data.scale_jitter)
+            self.cfg.data = data
 
     def train_step(self) -> dict[str, float] | None:
         """One training step; returns the logged scalars, or None after a recovery."""
