@@ -13,9 +13,10 @@ import json
 import sys
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from training.errors import TrainingError
 
@@ -121,8 +122,9 @@ PHASE_KEYS = tuple(f.name for f in dataclasses.fields(LossConfig) if f.type == "
 exactly as a `--branch-from` at that step with `--set loss.KEY=VALUE` would."""
 DATA_PHASE_KEYS = ("content_short_side", "scale_jitter")
 """How the content crops are cut, which a phase may change: the photos are reloaded at a new
-short side, and each step's draws depend only on (seed, rank, step), so this too acts exactly as
-a `--branch-from` with `--set data.KEY=VALUE`."""
+short side, and each step's draws depend only on (seed, rank, step), so the weights follow
+exactly as after a `--branch-from` with `--set data.KEY=VALUE` (the sample previews stay cut
+from the run's first photos, where a branch cuts them from its own)."""
 
 
 @dataclass
@@ -134,9 +136,10 @@ class Phase:
     one TOML this way, instead of a chain of branches.
     """
 
-    after: int = 0  # the step after which the weights apply (a checkpoint's step number)
+    after: int = 0  # the step after which the values apply (a checkpoint's step number)
     loss: dict[str, float] = field(default_factory=dict)  # [loss] keys in PHASE_KEYS
-    data: dict[str, float] = field(default_factory=dict)  # [data] keys in DATA_PHASE_KEYS
+    data: dict[str, float] = field(default_factory=dict)  # [data] keys in DATA_PHASE_KEYS, each
+    # turned into its [data] field's type when the config is validated
 
 
 def phase_text(phase: Phase) -> str:
@@ -148,14 +151,15 @@ def phase_text(phase: Phase) -> str:
 Settings = TypeVar("Settings", LossConfig, DataConfig)
 
 
-def settings_at(base: Settings, phases: list[Phase], done: int, part: str) -> Settings:
-    """The `part` ("loss" or "data") settings of the step that follows `done` completed steps,
-    each value in its field's type (a TOML table's 320 is a float until here)."""
+def settings_at(
+    base: Settings, phases: list[Phase], done: int, part: Literal["loss", "data"]
+) -> Settings:
+    """The loss or data settings of the step that follows `done` completed steps."""
     changes: dict[str, float] = {}
     for phase in phases:
         if done >= phase.after:
             changes |= getattr(phase, part)
-    return dataclasses.replace(base, **{k: type(getattr(base, k))(v) for k, v in changes.items()})
+    return dataclasses.replace(base, **changes)
 
 
 @dataclass
@@ -367,6 +371,7 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("generator.plain_levels must be between 0 and generator.downsamples")
     if cfg.data.crop < 2 * cfg.loss.pooled_factor or cfg.data.batch_size < 1:
         raise TrainingError("data.crop must be >= 2 * loss.pooled_factor and data.batch_size >= 1")
+    _validate_crops(cfg.data, DATA_PHASE_KEYS, "")
     if cfg.optim.adaptive.max_scale < 1:
         raise TrainingError("optim.adaptive.max_scale must be >= 1 (it bounds the lr scales)")
     if cfg.steps < 1:
@@ -389,6 +394,14 @@ def validate(cfg: TrainConfig) -> None:
         raise TrainingError("loss.content_layer must be 0..3 (relu1_2, relu2_2, relu3_3, relu4_3)")
     if cfg.keep_every < 0:
         raise TrainingError("keep_every must be 0 (off) or a step count")
+
+
+def _validate_crops(data: DataConfig, keys: Iterable[str], where: str) -> None:
+    """The content-crop values among `keys` (the base's, or those a phase sets)."""
+    if "content_short_side" in keys and data.content_short_side < data.crop:
+        raise TrainingError(f"{where}data.content_short_side must be >= data.crop ({data.crop})")
+    if "scale_jitter" in keys and data.scale_jitter < 0:
+        raise TrainingError(f"{where}data.scale_jitter must be >= 0")
 
 
 def _validate_phases(cfg: TrainConfig) -> None:
@@ -415,9 +428,8 @@ def _validate_phases(cfg: TrainConfig) -> None:
                 f"phase {i}: data.{', data.'.join(wrong)} cannot change part-way; "
                 f"a phase may set data.{', data.'.join(DATA_PHASE_KEYS)}"
             )
-        data = settings_at(cfg.data, [phase], phase.after, "data")
-        if data.content_short_side < data.crop or data.scale_jitter < 0:
-            raise TrainingError(
-                f"phase {i}: data.content_short_side must be >= data.crop ({data.crop}) "
-                "and data.scale_jitter >= 0"
-            )
+        kinds = typing.get_type_hints(DataConfig)
+        phase.data = {
+            k: _coerce(v, kinds[k], f"phases[{i}].data.{k}") for k, v in phase.data.items()
+        }
+        _validate_crops(dataclasses.replace(cfg.data, **phase.data), phase.data, f"phase {i}: ")

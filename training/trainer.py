@@ -308,7 +308,11 @@ class Trainer:
         return lr_g, lr_d
 
     def _enter_phase(self) -> None:
-        """The loss weights and content crops of the coming step; says so when a phase begins."""
+        """The loss weights and content crops of the coming step; says so when a phase begins.
+
+        A phase's new photo size reloads the content folders at that step (each rank its own
+        copy, as at the start); a resume past it loads them once more, at the run's first size,
+        before this reloads them: seconds, against hours of steps."""
         phases = self.cfg.phases
         for i, phase in enumerate(phases, 1):
             if phase.after == self.step and self.parallel.main:

@@ -74,7 +74,10 @@ def test_a_list_from_set_may_be_written_as_in_toml(tmp_path):
         ("[[phases]]\nafter = 9\nloss = { feature_seed = 1 }\n", "cannot change part-way"),
         ("[[phases]]\nafter = 9\ndata = { crop = 64 }\n", "data.crop cannot change part-way"),
         ("[[phases]]\nafter = 9\ndata = { content_short_side = 100 }\n", "data.crop \\(192\\)"),
-        ("[[phases]]\nafter = 9\ndata = { scale_jitter = -1 }\n", "scale_jitter >= 0"),
+        ("[[phases]]\nafter = 9\ndata = { scale_jitter = -1 }\n", "scale_jitter must be >= 0"),
+        ("[[phases]]\nafter = 9\ndata = { content_short_side = 320.5 }\n", "must be int"),
+        ("[data]\ncontent_short_side = 100\n", "data.content_short_side must be >= data.crop"),
+        ("[data]\nscale_jitter = -1\n", "data.scale_jitter must be >= 0"),
         (
             "[loss]\nmove_margin = 95\n[[phases]]\nafter = 9\nloss = { move = 1.0 }\n",
             "loss.move_margin",

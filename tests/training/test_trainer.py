@@ -136,22 +136,27 @@ def test_phases_change_the_weights_exactly_as_branches_do(tiny_data, tmp_path, c
     assert len(err) == 1 and "loss.move_margin cannot change part-way" in err[0], err
 
 
-def test_a_data_phase_acts_as_a_branch_and_survives_a_resume(tiny_data, tmp_path, capsys):
+@pytest.mark.parametrize(
+    "change",
+    [{"content_short_side": "96", "scale_jitter": "1"}, {"scale_jitter": "1"}],
+    ids=["photo size and zoom", "zoom only"],
+)
+def test_a_data_phase_acts_as_a_branch_and_survives_a_resume(tiny_data, tmp_path, capsys, change):
     content, painting = tiny_data
     recipe = tmp_path / "recipe.toml"
-    phase = "data = { content_short_side = 96, scale_jitter = 1 }"
-    recipe.write_text(f"[[phases]]\nafter = 3\n{phase}\n")
+    table = ", ".join(f"{k} = {v}" for k, v in change.items())
+    recipe.write_text(f"[[phases]]\nafter = 3\ndata = {{ {table} }}\n")
     phased, resumed = tmp_path / "phased", tmp_path / "resumed"
     assert train(content, painting, phased, "--config", str(recipe), "--steps", "5") == 0
     log = capsys.readouterr().err
-    assert "after step 3: data.content_short_side=96, data.scale_jitter=1" in log
+    assert "after step 3: " + ", ".join(f"data.{k}={v}" for k, v in change.items()) in log
     assert train(content, painting, resumed, "--config", str(recipe), "--steps", "4") == 0
     assert main(["--out", str(resumed), "--resume", "--steps", "5"]) == 0
     assert train(content, painting, tmp_path / "a", "--steps", "3") == 0
     branch = tmp_path / "b"
-    assert main(["--out", str(branch), "--branch-from", str(tmp_path / "a" / "checkpoint.pt"),
-                 "--steps", "5", "--set", "data.content_short_side=96",
-                 "--set", "data.scale_jitter=1"]) == 0  # fmt: skip
+    sets = [a for k, v in change.items() for a in ("--set", f"data.{k}={v}")]
+    parent = str(tmp_path / "a" / "checkpoint.pt")
+    assert main(["--out", str(branch), "--branch-from", parent, "--steps", "5", *sets]) == 0
     assert train(content, painting, tmp_path / "base", "--steps", "5") == 0
     ours, base = load(phased), load(tmp_path / "base")
     for run in (branch, resumed):
