@@ -42,7 +42,16 @@ from training.metrics import CSV_NAME
 
 CONFIG_NAME = "config.json"
 RUN_ARTIFACTS = (CHECKPOINT_NAME, CONFIG_NAME, CSV_NAME, "samples", "tensorboard", MILESTONES_DIR)
-RESUMABLE = {"steps", "threads", "device", "amp", "sample_every", "checkpoint_every", "keep_every"}
+RESUMABLE = {
+    "steps",
+    "threads",
+    "device",
+    "amp",
+    "generator_bf16",
+    "sample_every",
+    "checkpoint_every",
+    "keep_every",
+}
 # flag dest -> config key, for the options that have their own flag
 FLAG_KEYS = {
     "steps": "steps",

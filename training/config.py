@@ -215,6 +215,9 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0 = leave torch's default
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision: fp16 on CUDA; bf16 feature network on bf16-native CPUs
+    generator_bf16: bool = (
+        False  # also G under bf16 autocast on bf16-native CPUs (off: recipes ran fp32)
+    )
     sample_every: int = 250
     checkpoint_every: int = 250
     keep_every: int = 250  # also keep checkpoints/step_N.pt every K steps (0: only the latest)

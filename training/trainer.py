@@ -127,6 +127,9 @@ class Trainer:
         # The frozen VGG dominates a CPU step: bf16 where the CPU has it natively; statistics
         # and losses stay in fp32.
         self.features_bf16 = cfg.amp and self.device.type == "cpu" and cpu_bf16_native()
+        # A large generator (the TransformerNet anchor) outweighs the VGG: opt-in, as it changes
+        # the numbers the bundled recipes were trained with.
+        self.generator_bf16 = cfg.generator_bf16 and self.features_bf16
         torch.manual_seed(cfg.seed)
 
         content = load_content(cfg.content, cfg.data.content_short_side, cfg.data.frames_per_video)
@@ -199,7 +202,15 @@ class Trainer:
             f"stride {self.g.stride}; discriminator: {d_params / 1e3:.1f} k params; "
             f"device {self.device}, {self.parallel.world} process(es), lr policy "
             f"{self.cfg.optim.lr_policy}\nfeatures: {self.cfg.loss.feature_origin}"
+            + self._generator_precision()
         ) + "".join(f"\nphase {i}, {phase_text(p)}" for i, p in enumerate(self.cfg.phases, 1))
+
+    def _generator_precision(self) -> str:
+        if self.generator_bf16:
+            return "\ngenerator: forward under bf16 autocast (generator_bf16)"
+        if self.cfg.generator_bf16:
+            return "\ngenerator: fp32 (generator_bf16 needs amp and a CPU with native bf16)"
+        return ""
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -277,6 +288,17 @@ class Trainer:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return self._autocast()
 
+    def _generate(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """G's features and output; under `generator_bf16` the output comes back in fp32, so
+        the losses and statistics stay fp32 as they do with bf16 features."""
+        if not self.generator_bf16:
+            feats = self.g.encode(x)
+            return feats, self.g.decode(feats, x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            feats = self.g.encode(x)
+            out = self.g.decode(feats, x)
+        return [f.float() for f in feats], out.float()
+
     def _optimize(
         self,
         loss: torch.Tensor,
@@ -343,7 +365,7 @@ class Trainer:
         generator that keeps content (as CartoonGAN's initialization phase)."""
         self.g.train()
         with self._autocast():
-            loss = (self.g(x) - x).abs().mean()
+            loss = (self._generate(x)[1] - x).abs().mean()
         if not self._finite(loss):
             self._recover("the reconstruction loss")
             return None
@@ -375,8 +397,7 @@ class Trainer:
 
         self.g.train()
         with self._autocast():
-            feats = self.g.encode(inputs)
-            out = self.g.decode(feats, inputs)
+            feats, out = self._generate(inputs)
             y = out[:n]
             self.d.requires_grad_(True)
             logits, d_feats = self.d(torch.cat([real, y.detach()]))

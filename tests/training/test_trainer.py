@@ -359,3 +359,37 @@ def test_transformernet_anchor_trains_and_exports_to_the_runtime_contract(tiny_d
     got = session.run(None, {session.get_inputs()[0].name: frames.numpy()})[0]
     assert got.shape == expected.shape == (1, 18, 21, 3)
     assert abs(got.astype(int) - expected.astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_generator_bf16_runs_g_in_bf16_only_where_the_cpu_has_it(
+    tiny_data, tmp_path, monkeypatch, capsys, native
+):
+    from training import trainer
+
+    monkeypatch.setattr(trainer, "cpu_bf16_native", lambda: native)
+    seen: list[torch.dtype] = []
+    original = trainer.Trainer._generate
+
+    def spy(self, x):  # the dtype G's first convolution computes in, beside the returned one
+        handle = self.g.stem.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
+        try:
+            feats, out = original(self, x)
+        finally:
+            handle.remove()
+        assert out.dtype == torch.float32 and all(f.dtype == torch.float32 for f in feats)
+        return feats, out
+
+    monkeypatch.setattr(trainer.Trainer, "_generate", spy)
+    content, painting = tiny_data
+    run = tmp_path / "run"
+    assert train(content, painting, run, "--steps", "4", "--set", "generator_bf16=true") == 0
+    expected = torch.bfloat16 if native else torch.float32
+    assert len(seen) == 4 and set(seen) == {expected}  # 2 warm-start and 2 adversarial steps
+    said = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert ("bf16 autocast (generator_bf16)" in said) == native
+    assert ("generator: fp32 (generator_bf16 needs" in said) != native
+    rows = read_metrics(run / "metrics.csv")
+    assert all(torch.isfinite(torch.tensor(float(r["loss_g"]))) for r in rows)
+    weights = load(run)["generator"]
+    assert all(t.dtype == torch.float32 for t in weights.values())
