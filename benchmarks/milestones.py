@@ -2,7 +2,7 @@
 one to ship: a GAN's look is not monotonic in the step, and each step trades Gram ratio against
 flicker, which the training samples do not show.
 
-    python -m benchmarks.milestones RUN_OR_CHECKPOINT ... [--steps N ...] [--live]
+    python -m benchmarks.milestones RUN_OR_CHECKPOINT ... [--steps N ...] [--live] [--no-flicker]
     python -m benchmarks.milestones CHECKPOINT CHECKPOINT ... --average OUT.pt [--live]
 
 A run directory stands for its kept milestones (checkpoints/step_*.pt, or --steps). Each gets
@@ -102,6 +102,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[], help="only these milestones")
     parser.add_argument("--live", action="store_true", help="the trained weights, not the EMA")
     parser.add_argument(
+        "--no-flicker",
+        action="store_true",
+        help="skip the warping ratio on box.mp4 (most of the time for a large generator, such "
+        "as the TransformerNet anchor)",
+    )
+    parser.add_argument(
         "--average", type=Path, metavar="OUT.pt", help="write and score the mean of the weights"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT.pt")
@@ -125,10 +131,13 @@ def main() -> None:
         else:
             scored = [(p, p) for p in paths]
         # a few minutes per checkpoint on a CPU: say where the run is
-        for shown, path in track(scored, description="held-out photos and box.mp4"):
+        flicker = not args.no_flicker
+        where = "held-out photos and box.mp4" if flicker else "held-out photos"
+        for shown, path in track(scored, description=where):
             ckpt = load_generator_checkpoint(path)
             run = path.parent.parent if path.parent.name == MILESTONES_DIR else path.parent
-            figures = held_out.figures(run, ckpt.config, ckpt.step, str(path.relative_to(run)))
+            relative = str(path.relative_to(run))
+            figures = held_out.figures(run, ckpt.config, ckpt.step, relative, flicker)
             table.add_row(
                 label(shown) + (" (trained weights)" if args.live else ""),
                 str(ckpt.step),

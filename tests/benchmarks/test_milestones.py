@@ -90,3 +90,44 @@ def test_a_run_stands_for_its_kept_milestones(tmp_path, capsys):
     with pytest.raises(SystemExit):
         milestones(run, [400])
     assert "no kept milestones" in capsys.readouterr().err
+
+
+def test_flicker_is_skipped_when_asked_and_measured_when_a_later_call_wants_it(
+    tmp_path, monkeypatch
+):
+    from benchmarks import trained_runs
+
+    box = tmp_path / "box.mp4"
+    box.write_bytes(b"")  # present: only its being there is read before open_source
+    monkeypatch.setattr(trained_runs, "BOX", box)
+    opened: list[Path] = []
+
+    def no_video(path):
+        opened.append(path)
+        raise RuntimeError("stop here: the video was asked for")
+
+    monkeypatch.setattr(trained_runs, "open_source", no_video)
+    monkeypatch.setattr(trained_runs, "scores", lambda *a: (0.5, 0.25))
+    run = tmp_path / "run"
+    ckpt = write(run / "checkpoints" / "step_000100.pt", 0)
+    photos = {"p": torch.randint(0, 256, (16, 24, 3), dtype=torch.uint8).numpy()}
+    figures = trained_runs.quality(ckpt, photos, None, [], flicker=False)
+    assert figures == {"gram_ratio": 0.5, "content": 0.25} and opened == []
+    with pytest.raises(RuntimeError, match="stop here"):
+        trained_runs.quality(ckpt, photos, None, [], flicker=True)
+
+    calls: list[bool] = []
+
+    def fake_quality(checkpoint, photos, vgg, target, flicker):
+        calls.append(flicker)
+        return {"gram_ratio": 0.5} | ({"warping_ratio_box": 1.1} if flicker else {})
+
+    monkeypatch.setattr(trained_runs, "quality", fake_quality)
+    held_out = trained_runs.HeldOut.__new__(trained_runs.HeldOut)
+    held_out.photos, held_out.loaded = photos, (None, {"a.png": []})
+    config = {"style": {"paths": ["x/a.png"]}}
+    name = "checkpoints/step_000100.pt"
+    for flicker in (False, False, True, True, False):
+        figures = held_out.figures(run, config, 100, name, flicker)
+        assert ("warping_ratio_box" in figures) == (flicker or calls[-1])
+    assert calls == [False, True]  # one measurement each; the cache serves the rest
