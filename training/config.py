@@ -215,9 +215,8 @@ class TrainConfig:
     threads: int = 0  # torch CPU threads; 0 = leave torch's default
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool = True  # mixed precision: fp16 on CUDA; bf16 feature network on bf16-native CPUs
-    generator_bf16: bool = (
-        False  # also G under bf16 autocast on bf16-native CPUs (off: recipes ran fp32)
-    )
+    # also G under bf16 autocast on bf16-native CPUs (off: the recipes were trained in fp32)
+    generator_bf16: bool = False
     sample_every: int = 250
     checkpoint_every: int = 250
     keep_every: int = 250  # also keep checkpoints/step_N.pt every K steps (0: only the latest)
@@ -382,6 +381,11 @@ def validate(cfg: TrainConfig) -> None:
     if cfg.loss.feature_width < 1 or any(k < 1 or k % 2 == 0 for k in cfg.loss.feature_kernels):
         raise TrainingError("loss.feature_width must be >= 1 and loss.feature_kernels odd sizes")
     _validate_phases(cfg)
+    if cfg.generator_bf16 and cfg.generator.residual and cfg.generator.smooth_output:
+        raise TrainingError(
+            "generator_bf16 cannot train generator.residual with generator.smooth_output: the "
+            "blurred photo rounds to 1 in bf16 and its logit overflows; turn one of them off"
+        )
     if cfg.loss.move < 0:
         raise TrainingError("loss.move must be >= 0")
     margin = cfg.loss.move_margin

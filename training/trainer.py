@@ -208,9 +208,11 @@ class Trainer:
     def _generator_precision(self) -> str:
         if self.generator_bf16:
             return "\ngenerator: forward under bf16 autocast (generator_bf16)"
-        if self.cfg.generator_bf16:
-            return "\ngenerator: fp32 (generator_bf16 needs amp and a CPU with native bf16)"
-        return ""
+        if not self.cfg.generator_bf16:
+            return ""
+        if self.device.type == "cuda":
+            return "\ngenerator: generator_bf16 is for CPUs; on CUDA, amp runs G in fp16"
+        return "\ngenerator: fp32 (generator_bf16 needs amp and a CPU with native bf16)"
 
     # -- checkpoints -------------------------------------------------------------------------
 
@@ -288,13 +290,22 @@ class Trainer:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return self._autocast()
 
+    def _generator_autocast(self) -> contextlib.AbstractContextManager:
+        if self.generator_bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """G's encoder features in fp32, computed in the generator's precision (so the
+        encoder-space content loss compares like with like)."""
+        with self._generator_autocast():
+            feats = self.g.encode(x)
+        return [f.float() for f in feats]
+
     def _generate(self, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         """G's features and output; under `generator_bf16` the output comes back in fp32, so
         the losses and statistics stay fp32 as they do with bf16 features."""
-        if not self.generator_bf16:
-            feats = self.g.encode(x)
-            return feats, self.g.decode(feats, x)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with self._generator_autocast():
             feats = self.g.encode(x)
             out = self.g.decode(feats, x)
         return [f.float() for f in feats], out.float()
@@ -470,7 +481,7 @@ class Trainer:
             terms["content"] = losses.content_loss(photo_feats[layer], y_feats[layer])
         elif w.content:
             with frozen_bn_stats(self.g):
-                out_feats = self.g.encode(y)
+                out_feats = self._encode(y)
             terms["content"] = losses.content_loss(feats[-1][:n], out_feats[-1])
         if w.pooled:
             terms["pooled"] = losses.pooled_loss(y, x, w.pooled_factor)

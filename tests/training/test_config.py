@@ -90,6 +90,13 @@ def test_bad_config_is_a_clear_error(tmp_path, toml, message):
         resolve(tmp_path, 'content = ["a"]\n[style]\npaths = ["b.png"]\n' + toml)
 
 
+def test_generator_bf16_refuses_the_residual_generator_whose_logit_would_overflow(tmp_path):
+    toml = 'content = ["a"]\ngenerator_bf16 = true\n[style]\npaths = ["b.png"]\n'
+    with pytest.raises(TrainingError, match=r"generator_bf16 cannot train generator\.residual"):
+        resolve(tmp_path, toml + "[generator]\nresidual = true\n")
+    assert resolve(tmp_path, toml + "[generator]\nresidual = true\nsmooth_output = false\n")
+
+
 def test_missing_inputs_are_named(tmp_path):
     with pytest.raises(TrainingError, match="--content"):
         resolve(tmp_path, "")

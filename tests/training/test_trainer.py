@@ -361,34 +361,47 @@ def test_transformernet_anchor_trains_and_exports_to_the_runtime_contract(tiny_d
     assert abs(got.astype(int) - expected.astype(int)).max() <= 1
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_generator_bf16_runs_g_in_bf16_only_where_the_cpu_has_it(
-    tiny_data, tmp_path, monkeypatch, capsys, native
+@pytest.mark.parametrize("arch", ["astgan", "transformernet"])
+@pytest.mark.parametrize(("native", "amp"), [(True, True), (False, True), (True, False)])
+def test_generator_bf16_runs_g_in_bf16_only_where_the_cpu_has_it_and_amp_is_on(
+    tiny_data, tmp_path, monkeypatch, capsys, native, amp, arch
 ):
     from training import trainer
 
     monkeypatch.setattr(trainer, "cpu_bf16_native", lambda: native)
-    seen: list[torch.dtype] = []
-    original = trainer.Trainer._generate
+    seen: dict[str, list[torch.dtype]] = {"_generate": [], "_encode": []}
 
-    def spy(self, x):  # the dtype G's first convolution computes in, beside the returned one
-        handle = self.g.stem.register_forward_hook(lambda m, i, o: seen.append(o.dtype))
-        try:
-            feats, out = original(self, x)
-        finally:
-            handle.remove()
-        assert out.dtype == torch.float32 and all(f.dtype == torch.float32 for f in feats)
-        return feats, out
+    def spy(name):  # the dtype G's first convolution computes in; what comes back is fp32
+        original = getattr(trainer.Trainer, name)
 
-    monkeypatch.setattr(trainer.Trainer, "_generate", spy)
+        def wrapped(self, x):
+            first = next(m for m in self.g.modules() if isinstance(m, torch.nn.Conv2d))
+            handle = first.register_forward_hook(lambda m, i, o: seen[name].append(o.dtype))
+            try:
+                result = original(self, x)
+            finally:
+                handle.remove()
+            returned = result[0] + [result[1]] if name == "_generate" else result
+            assert all(t.dtype == torch.float32 for t in returned)
+            return result
+
+        return wrapped
+
+    for name in seen:
+        monkeypatch.setattr(trainer.Trainer, name, spy(name))
     content, painting = tiny_data
     run = tmp_path / "run"
-    assert train(content, painting, run, "--steps", "4", "--set", "generator_bf16=true") == 0
-    expected = torch.bfloat16 if native else torch.float32
-    assert len(seen) == 4 and set(seen) == {expected}  # 2 warm-start and 2 adversarial steps
+    flags = ["--set", "generator_bf16=true", "--set", f"generator.arch={arch}"]
+    assert train(content, painting, run, "--steps", "4", *flags, "--set", f"amp={amp}") == 0
+    bf16 = native and amp
+    expected = torch.bfloat16 if bf16 else torch.float32
+    assert len(seen["_generate"]) == 4  # 2 warm-start and 2 adversarial steps
+    # the encoder-space content loss (random features here) encodes the output in G's precision
+    assert len(seen["_encode"]) == 2
+    assert set(seen["_generate"] + seen["_encode"]) == {expected}
     said = " ".join(capsys.readouterr().err.split())  # the console wraps long lines
-    assert ("bf16 autocast (generator_bf16)" in said) == native
-    assert ("generator: fp32 (generator_bf16 needs" in said) != native
+    assert ("bf16 autocast (generator_bf16)" in said) == bf16
+    assert ("generator: fp32 (generator_bf16 needs" in said) != bf16
     rows = read_metrics(run / "metrics.csv")
     assert all(torch.isfinite(torch.tensor(float(r["loss_g"]))) for r in rows)
     weights = load(run)["generator"]
