@@ -7,7 +7,8 @@ flicker, which the training samples do not show.
 
 A run directory stands for its kept milestones (checkpoints/step_*.pt, or --steps). Each gets
 the held-out Gram ratio, the relu3_3 content distance and the warping ratio on all of box.mp4
-(a few minutes each on 2 cores), kept in the run's held_out_quality.json for the next call.
+(a few minutes each on 2 cores; --no-flicker skips it, most of the time for a large generator),
+kept in the run's held_out_quality.json for the next call.
 The exported generator is the EMA of the trained weights; --live scores the trained weights
 themselves. --average writes one checkpoint whose generator is the mean of the given ones'
 (a model soup of branches from one start, or a longer average along one run), which
