@@ -92,6 +92,7 @@ class LossConfig:
     adversarial: float = 1.0
     style: float = 10.0  # Gram statistics of the feature network (VGG16 relu1_2..relu4_3)
     style_stat: str = "gram"  # gram | meanstd
+    style_means: float = 1.0  # the channel means' weight against the second statistic's (avg 1)
     disc_style: float = 0.0  # the same statistics on the discriminator's first-layer features
     content: float = 1.0  # perceptual content (VGG relu2_2; the encoder's space without VGG)
     pooled: float = 1.0  # blurred output vs blurred photo (structure and rough colours)
@@ -388,6 +389,8 @@ def validate(cfg: TrainConfig) -> None:
         )
     if cfg.loss.move < 0:
         raise TrainingError("loss.move must be >= 0")
+    if cfg.loss.style_means < 0:
+        raise TrainingError("loss.style_means must be >= 0")
     margin = cfg.loss.move_margin
     moves = [cfg.loss.move, *(phase.loss.get("move", 0.0) for phase in cfg.phases)]
     if any(moves) and not (margin >= 0 and 2 * margin + stride < cfg.data.crop):

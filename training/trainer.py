@@ -470,10 +470,10 @@ class Trainer:
         with self._features_autocast():
             y_feats = self.feature_net(y) if w.style or perceptual_content else []
         if w.style:
-            terms["style"] = losses.style_loss(y_feats, self.style_targets, kind)
+            terms["style"] = losses.style_loss(y_feats, self.style_targets, kind, w.style_means)
         if w.disc_style:
             targets = losses.style_targets([f[:n] for f in d_feats], kind)
-            terms["disc_style"] = losses.style_loss(fake_feats, targets, kind)
+            terms["disc_style"] = losses.style_loss(fake_feats, targets, kind, w.style_means)
         if perceptual_content:
             layer = w.content_layer
             with torch.no_grad(), self._features_autocast():

@@ -67,6 +67,7 @@ def test_a_list_from_set_may_be_written_as_in_toml(tmp_path):
         ("[data]\ncrop = 100\n", "multiple of the generator stride"),
         ("[loss]\nmove = 1.0\nmove_margin = 95\n", "loss.move_margin"),
         ("[loss]\nmove = -1.0\n", "loss.move must be >= 0"),
+        ("[loss]\nstyle_means = -1.0\n", "loss.style_means must be >= 0"),
         ("[loss]\nmove = 1.0\nmove_margin = -2\n", "loss.move_margin must be >= 0"),
         ("[[phases]]\nafter = 0\nloss = { style = 1.0 }\n", "phase 1: after = 0 must be a step"),
         ("[[phases]]\nafter = 9\n[[phases]]\nafter = 9\n", "phase 2: after = 9 must be a step"),

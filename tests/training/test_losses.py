@@ -27,6 +27,22 @@ def test_style_loss_tells_textures_apart():
         assert same < 1e-6 < other
 
 
+def test_style_means_weighs_the_means_against_the_covariance():
+    torch.manual_seed(0)
+    painting = torch.rand(1, 4, 8, 8)
+    targets = losses.style_targets([painting], "gram")
+    shifted = painting + torch.tensor([0.5, 0.0, 0.0, 0.0])[:, None, None]  # same covariance
+    mean_error = 0.25 / targets[0].square().sum()
+    for means, share in ((1.0, 1 / 2), (3.0, 3 / 4), (0.0, 0.0)):
+        loss = losses.style_loss([shifted], targets, "gram", means)
+        assert loss.item() == pytest.approx(share * mean_error.item(), rel=1e-5)
+    scaled = painting * 2  # other covariance, other means: both statistics count
+    assert losses.style_loss([scaled], targets, "gram", 0.0) > 0
+    assert losses.style_loss([scaled], targets, "gram", 3.0) != losses.style_loss(
+        [scaled], targets, "gram", 1.0
+    )
+
+
 def test_random_features_are_fixed_by_the_seed():
     a, b, c = RandomFeatures(1), RandomFeatures(1), RandomFeatures(2)
     x = torch.rand(1, 3, 32, 32)
