@@ -21,6 +21,15 @@ def stamp() -> str:
     )
 
 
+def model_table(columns: list[str], rows: dict[str, list[str]]) -> list[str]:
+    """Markdown lines of a table with a row per model: its name, then right-aligned figures."""
+    return [
+        "| model | " + " | ".join(columns) + " |",
+        "| --- |" + " ---: |" * len(columns),
+        *(f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows.items()),
+    ]
+
+
 def write_report(
     name: str, result: dict[str, Any], table: list[str], folder: Path = RESULTS
 ) -> None:

@@ -37,7 +37,7 @@ import torch
 
 from benchmarks.models import BOX, contract_models
 from benchmarks.quality import held_out_photos
-from benchmarks.report import write_report
+from benchmarks.report import model_table, write_report
 from benchmarks.usage import fail, user_errors
 from benchmarks.warping import FlowPair, error_map, flow_estimator, gray
 from stream_astgan.engine import Engine
@@ -168,9 +168,7 @@ def main() -> None:
         "column. The generators' stride is 8.",
         *([f"Note: {note}."] if note else []),
         "",
-        "| model | " + " | ".join(columns) + " |",
-        "| --- |" + " ---: |" * len(columns),
-        *(f"| {name} | {' | '.join(str(r[c]) for c in columns)} |" for name, r in rows.items()),
+        *model_table(columns, {name: [str(r[c]) for c in columns] for name, r in rows.items()}),
     ]
     found = texture_rows(sums) if sums else {}
     if found:
@@ -183,16 +181,21 @@ def main() -> None:
             f"{TEXTURE_WINDOW} px): each cell is the stylized/source ratio in that class and, in "
             "brackets, the class's share of the stylized error.",
             "",
-            "| model | " + " | ".join(names) + " | all |",
-            "| --- |" + " ---: |" * (len(names) + 1),
-            "| share of pixels | " + " | ".join(f"{p:.0%}" for p in pixels) + " | |",
-            *(
-                f"| {name} | "
-                + " | ".join(
-                    f"{r:.2f} ({s:.0%})" for r, s in zip(row["ratio"], row["share"], strict=True)
-                )
-                + f" | {row['ratio_all']} |"
-                for name, row in found.items()
+            *model_table(
+                [*names, "all"],
+                {
+                    "share of pixels": [*(f"{p:.0%}" for p in pixels), ""],
+                    **{
+                        name: [
+                            *(
+                                f"{r:.2f} ({s:.0%})"
+                                for r, s in zip(row["ratio"], row["share"], strict=True)
+                            ),
+                            str(row["ratio_all"]),
+                        ]
+                        for name, row in found.items()
+                    },
+                },
             ),
         ]
     result = {

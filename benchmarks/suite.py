@@ -70,6 +70,10 @@ SUITE = (
         in_default_run=False,
     ),
     Benchmark(
+        "stride_grid", "Quality: the stride grid each model prints on flat areas", (), 15,
+        in_default_run=False,
+    ),
+    Benchmark(
         "adaptive_lr_ablation", "Learning-rate policies: ablation over seeds (--harsh: 10x rates)",
         ("--steps", "400"), 3600, in_default_run=False,
     ),
