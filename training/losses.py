@@ -68,9 +68,9 @@ def style_loss(
     layers and statistics.
 
     `means` weighs the channel means against the second statistic (their average weight stays
-    1, so the style weight keeps its meaning). The two relative errors differ in size: a plain
-    Gram matrix, which the quality benchmark judges, is dominated by the means' outer product,
-    while the centred statistic's larger error dominates this loss at equal weights."""
+    1, so the style weight keeps its meaning). A plain Gram matrix, which the quality benchmark
+    judges, is dominated by the means' outer product; at equal weights this loss gives the
+    covariance as much pull as the means."""
     losses = torch.stack(
         [
             (s - t).square().sum(dim=tuple(range(1, s.dim()))).mean() / (t.square().sum() + EPS)
